@@ -1,0 +1,1 @@
+"""Crocevia benchmarks: `make bench` (or `python -m bench`) runs them all and prints tables."""

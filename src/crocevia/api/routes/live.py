@@ -1,0 +1,63 @@
+"""The agent's live feed: a WebSocket of committed events the agent may see."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from crocevia.api.deps import SESSION_COOKIE
+from crocevia.errors import CroceviaError
+from crocevia.runtime import Runtime
+from crocevia.services import accounts
+
+router = APIRouter()
+
+
+@router.websocket("/api/v1/live")
+async def live(ws: WebSocket) -> None:
+    rt: Runtime = ws.app.state.runtime
+    token = ws.cookies.get(SESSION_COOKIE)
+    bearer = ws.query_params.get("token")
+    try:
+        if bearer:
+            who = await run_in_threadpool(accounts.authenticate_token, rt, bearer)
+        elif token:
+            who = await run_in_threadpool(accounts.authenticate_session, rt, token)
+        else:
+            raise CroceviaError("not signed in")
+    except CroceviaError:
+        await ws.close(code=4401)
+        return
+    actor = who.actor
+    await ws.accept()
+    sub = rt.bus.subscribe_queue(actor.workspace_id)
+    try:
+        await ws.send_text(json.dumps({"type": "hello", "user_id": actor.user_id}))
+        receiver = asyncio.create_task(_drain(ws))
+        while not receiver.done():
+            getter = asyncio.create_task(sub.queue.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            event = getter.result()
+            if event.channel_id is not None and not actor.can_see_channel(event.channel_id):
+                continue
+            await ws.send_text(json.dumps(event.to_dict()))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        rt.bus.unsubscribe_queue(sub)
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+async def _drain(ws: WebSocket) -> None:
+    """Read (and ignore) what the browser sends, so we notice when it goes away."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await ws.receive_text()

@@ -1,0 +1,72 @@
+"""Composition root: build_app(settings) wires middleware, routers, the lifespan and workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from crocevia import __version__
+from crocevia.api import problems
+from crocevia.api.routes import admin, auth, channels, contacts, conversations, dlp, integrations, live, webhooks_in
+from crocevia.channels.webchat import routes as webchat_routes
+from crocevia.jobs.dispatcher import Dispatcher
+from crocevia.jobs.tasks import TaskRunner
+from crocevia.jobs.webhook_sender import WebhookSender
+from crocevia.runtime import Runtime
+from crocevia.settings import Settings
+from crocevia.web.routes import router as web_router
+
+
+def build_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
+              run_workers: bool | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else Settings())
+    rt = runtime or Runtime.from_settings(settings)
+    workers = settings.run_worker_in_process if run_workers is None else run_workers
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt.bus.start()
+        started: list[Dispatcher | WebhookSender | TaskRunner] = []
+        if workers:
+            started = [Dispatcher(rt), WebhookSender(rt), TaskRunner(rt)]
+            for w in started:
+                w.start()
+        app.state.workers = started
+        try:
+            yield
+        finally:
+            for w in started:
+                w.stop()
+            if runtime is None:
+                rt.close()
+
+    app = FastAPI(
+        title="Crocevia",
+        version=__version__,
+        description="Self-hosted business messaging hub: every chat app in one inbox.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    problems.install(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for router in (auth.router, admin.router, channels.router, contacts.router, conversations.router,
+                   integrations.router, dlp.router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(live.router)
+    app.include_router(webhooks_in.router)
+    app.include_router(integrations.public_router)
+    app.include_router(webchat_routes.router)
+    app.include_router(web_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,1 @@
+"""Channel adapters: one folder per platform, each speaking that platform's wire format."""

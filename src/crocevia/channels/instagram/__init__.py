@@ -1,0 +1,1 @@
+"""Instagram Messaging (DMs of an Instagram professional account) channel."""

@@ -1,0 +1,1 @@
+"""Facebook Messenger Platform channel (a Facebook Page's inbox)."""

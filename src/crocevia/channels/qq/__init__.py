@@ -1,0 +1,1 @@
+"""QQ official bot API v2 channel (kind ``qq``), webhook mode."""

@@ -1,0 +1,1 @@
+"""Plain typed values of the hub, with no I/O."""

@@ -1,0 +1,1 @@
+"""Domain events: published after commit, to the live UI, webhooks, bots and campaigns."""

@@ -1,0 +1,1 @@
+"""Background work: the outbox dispatcher, webhook deliveries, rate limiting."""

@@ -1,0 +1,259 @@
+"""The outbox dispatcher: claim → rate-limit → adapter.send() → record status.
+
+Claiming sets a lease. A worker killed between claim and commit leaves a lease that runs
+out; another worker re-claims the row and sends again *with the same idempotency key*, so
+the provider drops the repeat (Twilio's I-Twilio-Idempotency-Token, QQ's msg_seq, the
+emulators' Idempotency-Key). On PostgreSQL claims use FOR UPDATE SKIP LOCKED, so any number
+of `crocevia worker` processes share the queue without taking the same row.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import or_, select, update
+
+from crocevia.channels.base import Button, OutboundMessage
+from crocevia.channels.registry import get_adapter
+from crocevia.domain.enums import MessageKind, MessageStatus, OutboxStatus
+from crocevia.errors import ProviderError
+from crocevia.jobs.backoff import retry_delay
+from crocevia.jobs.ratelimit import RateLimiter, make_rate_limiter
+from crocevia.runtime import Runtime
+from crocevia.services.channels import config_for
+from crocevia.services.events import emit
+from crocevia.services.ingest import apply_early_statuses, apply_status_to, prune_early_statuses
+from crocevia.storage.tables import Attachment, Channel, ContactIdentity, Conversation, Message, OutboxItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    outbox_id: int
+    message_id: int
+    attempts: int
+
+
+class Dispatcher:
+    def __init__(self, rt: Runtime, *, threads: int | None = None, batch: int = 32,
+                 limiter: RateLimiter | None = None) -> None:
+        self.rt = rt
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.threads = threads or rt.settings.worker_threads
+        self.batch = batch
+        self.limiter = limiter or make_rate_limiter(rt.settings.redis_url)
+        self.http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="crocevia-send")
+        self._next_prune = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        self.rt.db.add_after_commit_hook(self._on_commit)
+        self._thread = threading.Thread(target=self.run_forever, name="crocevia-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self.rt.db.remove_after_commit_hook(self._on_commit)
+        if self._thread:
+            self._thread.join(timeout=15)
+        self._pool.shutdown(wait=True)
+        self.http.close()
+
+    def _on_commit(self, events: list[object]) -> None:
+        # A new outbound message in this process: wake up now instead of at the next poll.
+        if any(getattr(e, "type", "") == "message.created" for e in events):
+            self._wake.set()
+
+    def run_forever(self, poll: float = 0.5) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:
+                log.exception("dispatcher loop failed; backing off")
+                worked = 0
+                self._stop.wait(1.0)
+            if not worked:
+                self._wake.wait(poll)
+                self._wake.clear()
+
+    # -- one round ------------------------------------------------------------------------
+    def run_once(self) -> int:
+        self._maybe_prune()
+        claimed = self.claim()
+        if not claimed:
+            return 0
+        list(self._pool.map(self.deliver, claimed))
+        return len(claimed)
+
+    def _maybe_prune(self) -> None:
+        if time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + 3600
+        with self.rt.db.transaction() as s:
+            prune_early_statuses(s, self.rt.clock.now() - timedelta(days=1))
+
+    def claim(self) -> list[Claimed]:
+        now = self.rt.clock.now()
+        lease = now + timedelta(seconds=self.rt.settings.send_lease_seconds)
+        with self.rt.db.transaction() as s:
+            due = (
+                select(OutboxItem)
+                .where(or_(
+                    (OutboxItem.status == OutboxStatus.PENDING.value) & (OutboxItem.next_attempt_at <= now),
+                    (OutboxItem.status == OutboxStatus.IN_FLIGHT.value) & (OutboxItem.lease_until < now),
+                ))
+                .order_by(OutboxItem.id)
+                .limit(self.batch)
+            )
+            if self.rt.db.is_postgres:
+                due = due.with_for_update(skip_locked=True)
+            rows = list(s.scalars(due))
+            for row in rows:
+                row.status = OutboxStatus.IN_FLIGHT.value
+                row.lease_until = lease
+                row.worker_id = self.worker_id
+                row.attempts += 1
+            return [Claimed(r.id, r.message_id, r.attempts) for r in rows]
+
+    def deliver(self, item: Claimed) -> None:
+        try:
+            self._deliver(item)
+        except Exception as exc:  # never let one message kill the loop; retry it later
+            log.exception("delivery crashed", extra={"message_id": item.message_id})
+            self._record_failure(item, ProviderError(f"internal error: {exc}", retryable=True))
+
+    def _deliver(self, item: Claimed) -> None:
+        with self.rt.db.read() as s:
+            msg = s.get(Message, item.message_id)
+            if msg is None:
+                return
+            conv = s.get(Conversation, msg.conversation_id)
+            channel = s.get(Channel, msg.channel_id)
+            assert conv is not None and channel is not None
+            recipient = s.scalar(select(ContactIdentity.external_id).where(
+                ContactIdentity.contact_id == conv.contact_id, ContactIdentity.channel_id == channel.id))
+            reply_to = s.scalar(select(Message.provider_message_id).where(
+                Message.conversation_id == conv.id, Message.direction == "in").order_by(Message.id.desc()).limit(1))
+            attachment = None
+            if (msg.content or {}).get("attachment_id"):
+                attachment = s.get(Attachment, msg.content["attachment_id"])
+        if recipient is None and not conv.thread_key:
+            self._record_failure(item, ProviderError("the contact has no identity on this channel", retryable=False))
+            return
+        cfg = config_for(self.rt, channel)
+        adapter = get_adapter(channel.kind)
+        caps = adapter.capabilities
+        out = OutboundMessage(
+            message_id=msg.id,
+            idempotency_key=msg.idempotency_key or f"crv-{msg.workspace_id}-{msg.id}",
+            recipient_id=recipient or "",
+            kind=MessageKind(msg.kind),
+            text=msg.text,
+            thread_id=conv.thread_key,
+            buttons=tuple(Button(b["id"], b["title"]) for b in (msg.content or {}).get("buttons", [])),
+            template=(msg.content or {}).get("template"),
+            media_url=self._media_url(attachment),
+            media_mime_type=attachment.content_type if attachment else "",
+            media_filename=attachment.filename if attachment else "",
+            content=dict(msg.content or {}),
+            reply_to_external_id=reply_to,
+        )
+        rate = float(channel.settings.get("rate_per_second") or caps.rate_per_second
+                     or self.rt.settings.default_channel_rate)
+        self._wait(self.limiter.reserve(f"ch:{channel.id}", rate, burst=max(1.0, rate)))
+        if caps.rate_per_chat_per_second:
+            chat = conv.thread_key or out.recipient_id
+            self._wait(self.limiter.reserve(f"ch:{channel.id}:{chat}", caps.rate_per_chat_per_second, burst=1.0))
+        started = time.perf_counter()
+        try:
+            result = adapter.send(out, cfg, self.http)
+        except ProviderError as exc:
+            self._record_failure(item, exc)
+            return
+        except httpx.HTTPError as exc:
+            self._record_failure(item, ProviderError(f"network error: {exc}", retryable=True))
+            return
+        log.info("sent", extra={"message_id": msg.id, "channel_id": channel.id,
+                                "latency_ms": round((time.perf_counter() - started) * 1000, 1)})
+        self._record_sent(item, result.provider_message_id, result.status)
+
+    def _media_url(self, attachment: Attachment | None) -> str:
+        if attachment is None:
+            return ""
+        from crocevia.media.links import signed_media_url
+
+        return signed_media_url(self.rt, attachment)
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stop.wait(seconds)
+
+    def _record_sent(self, item: Claimed, provider_id: str, status: MessageStatus) -> None:
+        now = self.rt.clock.now()
+        with self.rt.db.transaction() as s:
+            row = s.get(OutboxItem, item.outbox_id)
+            msg = s.get(Message, item.message_id)
+            if row is None or msg is None:
+                return
+            row.status, row.lease_until, row.last_error = OutboxStatus.DONE.value, None, None
+            msg.provider_message_id = provider_id
+            apply_status_to(msg, status, now)
+            apply_early_statuses(s, msg)
+            emit(s, "message.status", msg.workspace_id,
+                 {"message_id": msg.id, "conversation_id": msg.conversation_id, "status": msg.status,
+                  "provider_message_id": provider_id}, channel_id=msg.channel_id)
+
+    def _record_failure(self, item: Claimed, exc: ProviderError) -> None:
+        settings = self.rt.settings
+        now = self.rt.clock.now()
+        with self.rt.db.transaction() as s:
+            row = s.get(OutboxItem, item.outbox_id)
+            msg = s.get(Message, item.message_id)
+            if row is None or msg is None:
+                return
+            row.last_error = exc.detail[:1000]
+            if exc.retryable and item.attempts < settings.send_max_attempts:
+                delay = retry_delay(item.attempts, base=settings.send_backoff_base, cap=settings.send_backoff_cap,
+                                    retry_after=exc.retry_after)
+                row.status = OutboxStatus.PENDING.value
+                row.next_attempt_at = now + timedelta(seconds=delay)
+                row.lease_until = None
+                log.warning("send failed, will retry", extra={"message_id": msg.id, "in_seconds": round(delay, 2),
+                                                              "error": exc.detail[:200]})
+                return
+            row.status, row.lease_until = OutboxStatus.FAILED.value, None
+            reason = exc.detail if not exc.retryable else f"gave up after {item.attempts} attempts: {exc.detail}"
+            apply_status_to(msg, MessageStatus.FAILED, now, reason[:1000])
+            emit(s, "message.status", msg.workspace_id,
+                 {"message_id": msg.id, "conversation_id": msg.conversation_id, "status": msg.status,
+                  "failure_reason": msg.failure_reason}, channel_id=msg.channel_id)
+
+
+def pending_count(rt: Runtime) -> int:
+    from sqlalchemy import func
+
+    with rt.db.read() as s:
+        return int(s.scalar(select(func.count(OutboxItem.id)).where(
+            OutboxItem.status.in_([OutboxStatus.PENDING.value, OutboxStatus.IN_FLIGHT.value]))) or 0)
+
+
+def release_leases(rt: Runtime, worker_id: str) -> None:
+    """On a clean shutdown, hand our in-flight rows back at once instead of waiting for leases."""
+    with rt.db.transaction() as s:
+        s.execute(update(OutboxItem).where(OutboxItem.worker_id == worker_id,
+                                           OutboxItem.status == OutboxStatus.IN_FLIGHT.value)
+                  .values(status=OutboxStatus.PENDING.value, lease_until=None))

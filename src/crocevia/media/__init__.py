@@ -1,0 +1,1 @@
+"""Attachments: a storage interface with local-disk and S3-compatible back ends."""

@@ -1,0 +1,461 @@
+"""Inbound pipeline: channel-neutral events from an adapter → stored once → events after commit.
+
+Idempotent on (channel, provider message id): a provider re-delivering a webhook finds its
+message already stored and nothing changes. The caller acknowledges the provider only after
+this returns, i.e. after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, bindparam, case, delete, func, insert, null, or_, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crocevia.channels.base import (
+    IgnoredEvent,
+    InboundEvent,
+    InboundMessage,
+    MessageEdit,
+    Reaction,
+    StatusUpdate,
+    StatusUpTo,
+)
+from crocevia.dlp.policy import Direction as DlpDirection
+from crocevia.domain.enums import (
+    AuthorType,
+    ConsentStatus,
+    ConversationStatus,
+    Direction,
+    MessageKind,
+    MessageStatus,
+)
+from crocevia.jobs.tasks import enqueue_in as enqueue_task
+from crocevia.runtime import Runtime
+from crocevia.services.contacts import set_consent_in
+from crocevia.services.events import emit
+from crocevia.services.protection import protect
+from crocevia.services.protection import record as record_protection
+from crocevia.services.serialize import conversation_dict, message_dict
+from crocevia.storage.tables import Channel, Contact, ContactIdentity, Conversation, EarlyStatus, Message
+
+log = logging.getLogger(__name__)
+
+PREVIEW_LEN = 160
+_KEYWORD_CONSENT = {"opt_out": ConsentStatus.OPTED_OUT, "opt_in": ConsentStatus.OPTED_IN}
+
+
+@dataclass
+class IngestResult:
+    stored: list[int] = field(default_factory=list)  # new message ids
+    duplicates: int = 0
+    statuses: int = 0
+    ignored: list[str] = field(default_factory=list)
+
+
+def ingest(rt: Runtime, channel: Channel, events: list[InboundEvent]) -> IngestResult:
+    """Store a webhook's events atomically; returns once they are committed.
+
+    The work joins the database's group commit (``Database.write``): webhooks arriving
+    together share one transaction, and each caller returns only after that commit.
+    Retried once if a twin delivery raced us from another process.
+    """
+    for attempt in (1, 2):
+        try:
+            return rt.db.write(lambda s: _ingest_in(s, rt, channel, events))
+        except IntegrityError:
+            # Two deliveries of the same provider message raced; the retry sees the winner's row.
+            if attempt == 2:
+                raise
+            log.info("ingest raced a duplicate delivery; retrying", extra={"channel_id": channel.id})
+    raise AssertionError("unreachable")
+
+
+async def ingest_async(rt: Runtime, channel: Channel, events: list[InboundEvent]) -> IngestResult:
+    """``ingest`` for the event loop: the webhook route awaits the commit without a thread of its own."""
+    for attempt in (1, 2):
+        try:
+            return await rt.db.write_async(lambda s: _ingest_in(s, rt, channel, events))
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            log.info("ingest raced a duplicate delivery; retrying", extra={"channel_id": channel.id})
+    raise AssertionError("unreachable")
+
+
+def _ingest_in(s: Session, rt: Runtime, channel: Channel, events: list[InboundEvent]) -> IngestResult:
+    result = IngestResult()
+    now = rt.clock.now()
+    for event in events:
+        if isinstance(event, InboundMessage):
+            msg_id = _store_message(s, rt, channel, event, now)
+            if msg_id is None:
+                result.duplicates += 1
+            else:
+                result.stored.append(msg_id)
+        elif isinstance(event, StatusUpdate):
+            result.statuses += _apply_status(s, channel, event, now)
+        elif isinstance(event, StatusUpTo):
+            result.statuses += _apply_status_up_to(s, channel, event)
+        elif isinstance(event, Reaction):
+            _apply_reaction(s, channel, event)
+        elif isinstance(event, MessageEdit):
+            _apply_edit(s, channel, event)
+        elif isinstance(event, IgnoredEvent):
+            log.info("ignored %s event", event.event_type, extra={"channel_id": channel.id})
+            result.ignored.append(event.event_type)
+    return result
+
+
+# -- the new-message hot path ------------------------------------------------------------------
+# Every webhook runs these, so they are SQLAlchemy Core statements built once (bound
+# parameters, compiled once and cached) on the session's connection: the ORM's unit of work
+# and per-query expression building cost more than the database work itself here. The rare
+# paths below (statuses, reactions, edits, consent) stay on the ORM.
+_M = cast(Table, Message.__table__)
+_CI = cast(Table, ContactIdentity.__table__)
+_CT = cast(Table, Contact.__table__)
+_CV = cast(Table, Conversation.__table__)
+
+# Group chats are one conversation per group, whoever writes; one-to-one per contact. The
+# latest one counts (a resolved conversation is not reopened: a new one starts).
+# (Parameter names differ from column names: SQLAlchemy reserves those in an UPDATE.)
+_LATEST_GROUP_CONV = select(_CV.c.id).where(
+    _CV.c.channel_id == bindparam("p_channel_id"), _CV.c.thread_key == bindparam("p_thread_key"),
+).order_by(_CV.c.id.desc()).limit(1).scalar_subquery()
+_LATEST_DIRECT_CONV = select(_CV.c.id).where(
+    _CV.c.channel_id == bindparam("p_channel_id"), _CV.c.contact_id == bindparam("p_contact_id"),
+    _CV.c.thread_key == "",
+).order_by(_CV.c.id.desc()).limit(1).scalar_subquery()
+_CONV_COLUMNS = [_CV.c[name] for name in (
+    "id", "workspace_id", "channel_id", "contact_id", "thread_key", "status", "assignee_id", "team_id", "labels",
+    "snoozed_until", "last_activity_at", "last_inbound_at", "last_message_preview", "unread_count", "bot_active",
+    "created_at")]
+# or_() rather than in_(): an IN list is re-rendered on every execution, this is compiled once.
+_WAKES_UP = or_(_CV.c.status == ConversationStatus.SNOOZED.value, _CV.c.status == ConversationStatus.PENDING.value)
+
+
+def _conv_on_inbound(latest: Any) -> Any:
+    """Find the latest conversation, unless resolved, and record the inbound message on it: one
+    statement. The unread counter is incremented in SQL, so concurrent writers never lose one;
+    a snoozed or pending conversation wakes up (open) on a customer message."""
+    return (
+        update(_CV)
+        .where(_CV.c.id == latest, _CV.c.status != ConversationStatus.RESOLVED.value)
+        .values(last_activity_at=bindparam("p_now"), last_inbound_at=bindparam("p_last_inbound_at"),
+                last_message_preview=bindparam("p_preview"), unread_count=func.coalesce(_CV.c.unread_count, 0) + 1,
+                status=case((_WAKES_UP, ConversationStatus.OPEN.value), else_=_CV.c.status),
+                snoozed_until=case((_WAKES_UP, null()), else_=_CV.c.snoozed_until))
+        .returning(*_CONV_COLUMNS)
+    )
+
+
+_GROUP_CONV_ON_INBOUND = _conv_on_inbound(_LATEST_GROUP_CONV)
+_DIRECT_CONV_ON_INBOUND = _conv_on_inbound(_LATEST_DIRECT_CONV)
+# The duplicate check and the sender's identity in one round trip: both are needed for every webhook.
+_SEEN_AND_SENDER = select(
+    select(_M.c.id).where(
+        _M.c.channel_id == bindparam("channel_id"), _M.c.direction == Direction.IN.value,
+        _M.c.provider_message_id == bindparam("provider_message_id")).scalar_subquery().label("seen"),
+    select(_CI.c.contact_id).where(
+        _CI.c.channel_id == bindparam("channel_id"), _CI.c.external_id == bindparam("external_id"),
+    ).scalar_subquery().label("contact_id"),
+)
+# Both directions named, so the (channel, direction, provider id) unique index serves the lookup.
+_FIND_REPLIED_TO = select(_M.c.id).where(
+    _M.c.channel_id == bindparam("channel_id"),
+    or_(_M.c.direction == Direction.IN.value, _M.c.direction == Direction.OUT.value),
+    _M.c.provider_message_id == bindparam("provider_message_id")).limit(1)
+_FIND_CONTACT_BY_PHONE = select(_CT.c.id).where(
+    _CT.c.workspace_id == bindparam("workspace_id"), _CT.c.phone_e164 == bindparam("phone"),
+    _CT.c.merged_into_id.is_(None)).limit(1)
+_CONTACT_TOUCHES = "crocevia.ingest.contact_touches"  # session.info key
+_TOUCH_CONTACT = update(_CT).where(_CT.c.id == bindparam("contact_id")).values(last_seen_at=bindparam("now"))
+_INSERTS = {t.name: insert(t) for t in (_M, _CI, _CT, _CV)}
+
+
+class _RowView(SimpleNamespace):
+    """A row's values as attributes, for the serialisers (which only read attributes).
+
+    Why not a transient ORM instance: building one costs more than the row's INSERT here.
+    """
+
+
+def _store_message(s: Session, rt: Runtime, channel: Channel, ev: InboundMessage, now: datetime) -> int | None:
+    # Core statements do not autoflush: write out whatever the ORM has pending first, so they see it.
+    s.flush()
+    conn = s.connection()
+    seen, known_contact = conn.execute(_SEEN_AND_SENDER, {
+        "channel_id": channel.id, "provider_message_id": ev.external_message_id, "external_id": ev.sender_id,
+    }).one()
+    if seen is not None:
+        return None
+    contact_id = _contact_for(s, conn, channel, ev, known_contact, now)
+    content: dict[str, Any] = dict(ev.content)
+    if ev.media:
+        content["media"] = [
+            {"provider_media_id": m.provider_media_id, "url": m.url, "mime_type": m.mime_type,
+             "filename": m.filename, "caption": m.caption}
+            for m in ev.media
+        ]
+    if ev.thread_id:
+        content.setdefault("sender", {"id": ev.sender_id, "name": ev.sender_name})
+    # Sensitive data is masked before the row exists, so nothing downstream ever sees it.
+    protected = protect(s, workspace_id=channel.workspace_id, channel_id=channel.id, direction=DlpDirection.INBOUND,
+                        text=ev.text, content=content, custom=rt.settings.dlp_custom_detectors)
+    text, content = protected.text, protected.content
+    conv = _conversation_for(s, conn, channel, contact_id, ev, _preview(text, ev.kind), now)
+    reply_to_id = None
+    if ev.reply_to_external_id:
+        reply_to_id = conn.execute(_FIND_REPLIED_TO, {"channel_id": channel.id,
+                                                      "provider_message_id": ev.reply_to_external_id}).scalar()
+    msg = _RowView(
+        workspace_id=channel.workspace_id,
+        conversation_id=conv.id,
+        channel_id=channel.id,
+        direction=Direction.IN.value,
+        author_type=AuthorType.CONTACT.value,
+        author_user_id=None,
+        kind=ev.kind.value,
+        text=text,
+        content=content,
+        status=MessageStatus.RECEIVED.value,
+        failure_reason=None,
+        provider_message_id=ev.external_message_id,
+        idempotency_key=None,
+        reply_to_id=reply_to_id,
+        created_at=now,
+        sent_at=None,
+        delivered_at=None,
+        read_at=None,
+    )
+    msg.id = _insert(conn, _M, vars(msg))
+    record_protection(s, protected, workspace_id=channel.workspace_id, conversation_id=conv.id, message_id=msg.id,
+                      box_encrypt=rt.box.encrypt, now=now)
+    for index in range(len(ev.media)):
+        # Fetched after commit by the task runner: the provider is not kept waiting for downloads.
+        enqueue_task(s, workspace_id=channel.workspace_id, kind="media.fetch",
+                     payload={"message_id": msg.id, "index": index})
+    if ev.kind is MessageKind.BUTTON_REPLY:
+        # Some apps spin until the bot answers the press; answered after commit, like media.
+        enqueue_task(s, workspace_id=channel.workspace_id, kind="button.ack", payload={"message_id": msg.id})
+    keyword = content.get("keyword")
+    if keyword in _KEYWORD_CONSENT:
+        set_consent_in(s, workspace_id=channel.workspace_id, contact_id=contact_id, channel_id=channel.id,
+                       status=_KEYWORD_CONSENT[keyword], source=f"keyword:{ev.text.strip()[:20]}",
+                       evidence=f"message {msg.id}", now=now)
+    emit(s, "message.created", channel.workspace_id,
+         {"message": message_dict(cast(Message, msg)), "conversation": conversation_dict(cast(Conversation, conv))},
+         channel_id=channel.id)
+    return int(msg.id)
+
+
+def _insert(conn: Connection, table: Table, values: dict[str, Any]) -> int:
+    """Insert one row (unset columns get their defaults); its new id."""
+    key = conn.execute(_INSERTS[table.name], {k: v for k, v in values.items() if k != "id"}).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _forget(s: Session, model: type[Any], row_id: int) -> None:
+    """A row just changed behind the ORM's back: drop any copy of it the session holds."""
+    if not len(s.identity_map):  # the usual case on this path: nothing loaded through the ORM
+        return
+    cached = s.identity_map.get(s.identity_key(model, row_id))
+    if cached is not None:
+        s.expire(cached)
+
+
+def _preview(text: str, kind: MessageKind) -> str:
+    if text:
+        return text[:PREVIEW_LEN]
+    return f"[{kind.value}]"
+
+
+def _contact_for(s: Session, conn: Connection, channel: Channel, ev: InboundMessage, known: int | None,
+                 now: datetime) -> int:
+    """The sender's contact (``known`` when their identity on this channel exists), created if new."""
+    if known is not None:
+        _touch_contact(s, known, now)
+        return int(known)
+    contact_id = None
+    if ev.sender_phone:
+        # The same person on another channel with the same number is the same contact.
+        contact_id = conn.execute(_FIND_CONTACT_BY_PHONE, {"workspace_id": channel.workspace_id,
+                                                           "phone": ev.sender_phone}).scalar()
+    if contact_id is None:
+        contact_id = _insert(conn, _CT, {"workspace_id": channel.workspace_id, "name": ev.sender_name,
+                                         "phone_e164": ev.sender_phone, "created_at": now, "updated_at": now,
+                                         "last_seen_at": now})
+        emit(s, "contact.created", channel.workspace_id, {"id": contact_id, "name": ev.sender_name})
+    else:
+        _touch_contact(s, contact_id, now)
+    conn.execute(_INSERTS[_CI.name], {"workspace_id": channel.workspace_id, "contact_id": contact_id,
+                                      "channel_id": channel.id, "external_id": ev.sender_id,
+                                      "display_name": ev.sender_name, "created_at": now})
+    return int(contact_id)
+
+
+def _touch_contact(s: Session, contact_id: int, now: datetime) -> None:
+    """Mark the contact as seen now, written once per transaction (see _write_contact_touches)."""
+    touches: dict[int, datetime] = s.info.setdefault(_CONTACT_TOUCHES, {})
+    touches[contact_id] = max(now, touches.get(contact_id, now))
+    _forget(s, Contact, contact_id)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_contact_touches(session: Session) -> None:
+    """One UPDATE for all the contacts a group-committed batch of webhooks touched, just before
+    its commit (so in the same transaction), instead of one statement per message."""
+    touches: dict[int, datetime] | None = session.info.pop(_CONTACT_TOUCHES, None)
+    if touches:
+        session.connection().execute(_TOUCH_CONTACT, [{"contact_id": c, "now": t} for c, t in touches.items()])
+
+
+def _conversation_for(s: Session, conn: Connection, channel: Channel, contact_id: int, ev: InboundMessage,
+                      preview: str, now: datetime) -> _RowView:
+    """The conversation this message belongs to, updated for it (or started): a copy of its row."""
+    last_inbound_at = ev.timestamp if ev.timestamp and ev.timestamp < now else now
+    params = {"p_channel_id": channel.id, "p_now": now, "p_last_inbound_at": last_inbound_at, "p_preview": preview}
+    if ev.thread_id:
+        row = conn.execute(_GROUP_CONV_ON_INBOUND, {**params, "p_thread_key": ev.thread_id}).first()
+    else:
+        row = conn.execute(_DIRECT_CONV_ON_INBOUND, {**params, "p_contact_id": contact_id}).first()
+    if row is not None:
+        _forget(s, Conversation, row.id)
+        return _RowView(**row._asdict())
+    # None open: a new one, announced as it starts, then inserted with this message already on it.
+    conv = _RowView(workspace_id=channel.workspace_id, channel_id=channel.id, contact_id=contact_id,
+                    thread_key=ev.thread_id, status=ConversationStatus.OPEN.value, assignee_id=None, team_id=None,
+                    labels=[], snoozed_until=None, last_activity_at=now, last_inbound_at=None,
+                    last_message_preview="", unread_count=0, bot_active=False, created_at=now)
+    created = dict(vars(conv))
+    conv.last_inbound_at, conv.last_message_preview, conv.unread_count = last_inbound_at, preview, 1
+    conv.id = _insert(conn, _CV, vars(conv))
+    emit(s, "conversation.created", channel.workspace_id, conversation_dict(cast(Conversation, _RowView(
+        **created, id=conv.id))), channel_id=channel.id)
+    return conv
+
+
+def _apply_status(s: Session, channel: Channel, ev: StatusUpdate, now: datetime) -> int:
+    msg = s.scalar(select(Message).where(
+        Message.channel_id == channel.id, Message.direction == Direction.OUT.value,
+        Message.provider_message_id == ev.provider_message_id))
+    if msg is None:
+        # Possibly faster than the sender's commit of this id: keep it for when the id lands.
+        log.info("status for a message not known yet", extra={"channel_id": channel.id})
+        s.add(EarlyStatus(channel_id=channel.id, provider_message_id=ev.provider_message_id, status=ev.status.value,
+                          error=ev.error, at=ev.timestamp or now, created_at=now))
+        return 0
+    apply_status_to(msg, ev.status, ev.timestamp or now, ev.error)
+    emit(s, "message.status", channel.workspace_id,
+         {"message_id": msg.id, "conversation_id": msg.conversation_id, "status": msg.status,
+          "failure_reason": msg.failure_reason}, channel_id=channel.id)
+    return 1
+
+
+def _apply_status_up_to(s: Session, channel: Channel, ev: StatusUpTo) -> int:
+    """A watermark receipt: every message sent to this person up to the mark gets the status."""
+    contact_id = s.scalar(select(ContactIdentity.contact_id).where(
+        ContactIdentity.channel_id == channel.id, ContactIdentity.external_id == ev.recipient_id))
+    if contact_id is None:
+        return 0
+    below = [st.value for st in MessageStatus if st.rank < ev.status.rank and st is not MessageStatus.FAILED]
+    msgs = list(s.scalars(select(Message).join(Conversation, Conversation.id == Message.conversation_id).where(
+        Conversation.channel_id == channel.id, Conversation.contact_id == contact_id,
+        Message.direction == Direction.OUT.value, Message.provider_message_id.is_not(None),
+        Message.status.in_(below), Message.created_at <= ev.up_to)))
+    for msg in msgs:
+        apply_status_to(msg, ev.status, ev.up_to)
+        emit(s, "message.status", channel.workspace_id,
+             {"message_id": msg.id, "conversation_id": msg.conversation_id, "status": msg.status},
+             channel_id=channel.id)
+    in_flight = s.scalar(select(Message.id).join(Conversation, Conversation.id == Message.conversation_id).where(
+        Conversation.channel_id == channel.id, Conversation.contact_id == contact_id,
+        Message.direction == Direction.OUT.value, Message.provider_message_id.is_(None),
+        Message.status == MessageStatus.QUEUED.value, Message.created_at <= ev.up_to).limit(1))
+    if in_flight is not None:
+        # A send whose result is not committed yet may already be covered by this mark (the
+        # platform answered, we have not stored its id): keep the mark for when it is stored.
+        s.add(EarlyStatus(channel_id=channel.id, provider_message_id=_watermark_key(ev.recipient_id),
+                          status=ev.status.value, at=ev.up_to))
+    return len(msgs)
+
+
+def _watermark_key(recipient_id: str) -> str:
+    return f"upto:{recipient_id}"[:200]
+
+
+def apply_early_statuses(s: Session, msg: Message) -> None:
+    """Apply statuses that arrived before this message's provider id was stored."""
+    early = list(s.scalars(select(EarlyStatus).where(
+        EarlyStatus.channel_id == msg.channel_id, EarlyStatus.provider_message_id == msg.provider_message_id)
+        .order_by(EarlyStatus.id)))
+    for row in early:
+        apply_status_to(msg, MessageStatus(row.status), row.at, row.error)
+        s.delete(row)
+    recipient = s.scalar(select(ContactIdentity.external_id).join(
+        Conversation, Conversation.contact_id == ContactIdentity.contact_id).where(
+        Conversation.id == msg.conversation_id, ContactIdentity.channel_id == msg.channel_id))
+    if recipient is None:
+        return
+    # Watermarks stay until pruned: one mark covers every message sent before it.
+    for mark in s.scalars(select(EarlyStatus).where(
+            EarlyStatus.channel_id == msg.channel_id, EarlyStatus.provider_message_id == _watermark_key(recipient),
+            EarlyStatus.at >= msg.created_at)):
+        apply_status_to(msg, MessageStatus(mark.status), mark.at)
+
+
+def prune_early_statuses(s: Session, older_than: datetime) -> None:
+    """Statuses for messages we never sent (another tool on the same account) are dropped in time."""
+    s.execute(delete(EarlyStatus).where(EarlyStatus.created_at < older_than))
+
+
+def apply_status_to(msg: Message, status: MessageStatus, when: datetime, error: str | None = None) -> None:
+    """Statuses only move forward (a late 'delivered' never undoes 'read'); failure always lands."""
+    current = MessageStatus(msg.status)
+    if status is MessageStatus.FAILED:
+        msg.status, msg.failure_reason = status.value, error or "failed"
+        return
+    if current is MessageStatus.FAILED or status.rank <= current.rank:
+        return
+    msg.status = status.value
+    if status is MessageStatus.SENT:
+        msg.sent_at = msg.sent_at or when
+    elif status is MessageStatus.DELIVERED:
+        msg.delivered_at = when
+    elif status is MessageStatus.READ:
+        msg.read_at = when
+        msg.delivered_at = msg.delivered_at or when
+
+
+def _apply_reaction(s: Session, channel: Channel, ev: Reaction) -> None:
+    msg = s.scalar(select(Message).where(Message.channel_id == channel.id,
+                                         Message.provider_message_id == ev.target_external_id))
+    if msg is None:
+        return
+    reactions = dict((msg.content or {}).get("reactions", {}))
+    if ev.emoji:
+        reactions[ev.sender_id] = ev.emoji
+    else:
+        reactions.pop(ev.sender_id, None)
+    msg.content = {**(msg.content or {}), "reactions": reactions}
+    emit(s, "message.updated", channel.workspace_id, {"message": message_dict(msg)}, channel_id=channel.id)
+
+
+def _apply_edit(s: Session, channel: Channel, ev: MessageEdit) -> None:
+    msg = s.scalar(select(Message).where(Message.channel_id == channel.id, Message.direction == "in",
+                                         Message.provider_message_id == ev.external_message_id))
+    if msg is None:
+        return
+    content = dict(msg.content or {})
+    content.setdefault("original_text", msg.text)
+    content["edited"] = True
+    msg.content, msg.text = content, ev.new_text
+    emit(s, "message.updated", channel.workspace_id, {"message": message_dict(msg)}, channel_id=channel.id)

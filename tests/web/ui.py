@@ -1,0 +1,41 @@
+"""Helpers for the browser tests of the agent UI (Playwright's sync API on headless Chromium)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.browser_support import new_page
+from tests.conftest import Hub
+
+PASSWORD = "password-123"
+TIMEOUT = 10_000  # ms: what the UI may take to show a live change
+
+
+def expect() -> Any:
+    from playwright.sync_api import expect as pw_expect
+
+    pw_expect.set_options(timeout=TIMEOUT)
+    return pw_expect
+
+
+def sign_in(browser: Any, hub: Hub, email: str, password: str = PASSWORD, locale: str = "en-US") -> Any:
+    page = new_page(browser, locale=locale, viewport={"width": 1366, "height": 850})
+    page.goto(f"{hub.url}/")
+    expect()(page).to_have_url(re.compile(r"/ui/login$"))
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect()(page).to_have_url(f"{hub.url}/")
+    # The live feed is up: from here on, changes can only reach the page through it.
+    expect()(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    return page
+
+
+def mark_page(page: Any) -> None:
+    """A flag that a reload would wipe: proves later changes arrived without one."""
+    page.evaluate("window.__noReload = true")
+
+
+def assert_not_reloaded(page: Any) -> None:
+    assert page.evaluate("window.__noReload === true"), "the page reloaded"
