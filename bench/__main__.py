@@ -1,7 +1,8 @@
 """`python -m bench`: every benchmark in turn, as plain-text tables.
 
     python -m bench [--duration 20] [--rounds 4] [--warmup 1.5] [--connections 32] [--no-postgres]
-                    [--only ingest|dlp]
+                    [--only ingest|dlp|dashboards|bot|campaigns] [--dash-messages 300000]
+                    [--campaign-contacts 20000] [--campaign-baseline 2000]
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import ingest
+from bench import bot_steps, campaigns, dashboards, ingest
 
 DLP_BENCH = Path(__file__).resolve().parent / "dlp_bench.py"
 
@@ -24,13 +25,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=1.5, help="unmeasured seconds before each round (default 1.5)")
     p.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections (default 32)")
     p.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL ingest run")
-    p.add_argument("--only", choices=["ingest", "dlp"], help="run one benchmark")
+    p.add_argument("--no-dlp-off", action="store_true",
+                   help="skip the SQLite hub with data-leak protection off (which measures what DLP adds)")
+    p.add_argument("--only", choices=["ingest", "dlp", "dashboards", "bot", "campaigns"], help="run one benchmark")
+    p.add_argument("--dash-messages", type=int, default=300_000,
+                   help="messages in the dashboards benchmark's history (the bar is at 10000000; default 300000)")
+    p.add_argument("--bot-customers", type=int, default=200, help="customers in the bot flow-step benchmark")
+    p.add_argument("--campaign-contacts", type=int, default=20_000,
+                   help="contacts in the campaign fan-out benchmark (the bar is at 1000000; default 20000)")
+    p.add_argument("--campaign-baseline", type=int, default=2_000,
+                   help="contacts for the old per-message fan-out it is compared with (default 2000)")
     args = p.parse_args(argv)
 
     failed = False
     if args.only in (None, "ingest"):
         opts = ingest.Options(duration=args.duration, rounds=max(1, args.rounds), warmup=args.warmup,
-                              connections=args.connections, postgres=not args.no_postgres)
+                              connections=args.connections, postgres=not args.no_postgres,
+                              dlp_off=not args.no_dlp_off)
         ok, text = ingest.main(opts)
         print(text, flush=True)
         failed |= not ok
@@ -41,6 +52,17 @@ def main(argv: list[str] | None = None) -> int:
             failed |= subprocess.run([sys.executable, str(DLP_BENCH)], check=False).returncode != 0
         else:
             print("-- SKIPPED: bench/dlp_bench.py is not there")
+    if args.only in (None, "dashboards") and not args.no_postgres:
+        print("\n== Dashboards on PostgreSQL, before/after daily rollups (bench/dashboards.py)", flush=True)
+        failed |= dashboards.main(["--messages", str(args.dash_messages)]) != 0
+    if args.only in (None, "bot"):
+        ok, text = bot_steps.run(args.bot_customers)
+        print("\n" + text, flush=True)
+        failed |= not ok
+    if args.only in (None, "campaigns"):
+        ok, text = campaigns.run(args.campaign_contacts, args.campaign_baseline, not args.no_postgres)
+        print("\n" + text, flush=True)
+        failed |= not ok
     return 1 if failed else 0
 
 

@@ -48,6 +48,7 @@ SECRET_KEY = "bench-secret-key-not-for-production"
 CREDS = {"account_id": "acct-bench", "api_key": "key-bench-12345", "webhook_secret": "whsec-bench-12345"}
 BAR = 0.30  # the issue's bar: full pipeline on SQLite ≥ 30% of the bare insert
 NAN = float("nan")
+NO_DLP = "hub sqlite, DLP off"  # the same server with data-leak protection switched off (bench only)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Options:
     warmup: float = 1.5  # per round, not measured
     connections: int = 32
     postgres: bool = True
+    dlp_off: bool = True  # also run the SQLite hub with data-leak protection off (issue 4: its cost)
 
 
 @dataclass
@@ -253,8 +255,8 @@ def baseline_target(tmp: Path) -> Target:
                   _clean_env({}), port, tmp / "baseline.log", path="/bare/sandbox", database_url=str(db))
 
 
-def hub_target(tmp: Path, name: str, database_url: str) -> Target:
-    data_dir = tmp / name.replace(" ", "_")
+def hub_target(tmp: Path, name: str, database_url: str, *, module: str = "crocevia.cli") -> Target:
+    data_dir = tmp / name.replace(" ", "_").replace(",", "")
     data_dir.mkdir()
     public_id, channel_id = _prepare_hub_db(database_url, data_dir)
     port = free_port()
@@ -264,7 +266,7 @@ def hub_target(tmp: Path, name: str, database_url: str) -> Target:
         "CROCEVIA_SECRET_KEY": SECRET_KEY,
         "CROCEVIA_PUBLIC_URL": f"http://127.0.0.1:{port}",
     })
-    return Target(name, [sys.executable, "-m", "crocevia.cli", "serve", "--port", str(port)], env, port,
+    return Target(name, [sys.executable, "-m", module, "serve", "--port", str(port)], env, port,
                   data_dir / "hub.log", public_id=public_id, database_url=database_url, channel_id=channel_id)
 
 
@@ -388,6 +390,10 @@ def _pct(x: float) -> str:
     return "-" if x != x else f"{x * 100:.0f}%"
 
 
+def _signed_pct(x: float) -> str:
+    return "-" if x != x else f"{x * 100:+.1f}%"
+
+
 def _mb(x: float) -> str:
     return "-" if x != x else f"{x:.1f}"
 
@@ -442,6 +448,16 @@ def report(ceiling: Target, baseline: Target, hubs: list[Target], floors: list[T
         out.append(f"-- SKIPPED: {s}")
 
     sqlite_hub = next((t for t in hubs if t.name == "hub sqlite"), None)
+    no_dlp = next((t for t in hubs if t.name == NO_DLP), None)
+    if sqlite_hub and no_dlp:
+        out.append("\n-- Cost of data-leak protection on ingest (issue 4: under 5%): 'hub sqlite' against "
+                   f"'{NO_DLP}' in the same run")
+        out.append(_table(["measure", "DLP on", "DLP off", "added by DLP"], [
+            ["server CPU ms/msg", f"{sqlite_hub.cpu_ms_per_msg:.3f}", f"{no_dlp.cpu_ms_per_msg:.3f}",
+             _signed_pct(sqlite_hub.cpu_ms_per_msg / no_dlp.cpu_ms_per_msg - 1)],
+            ["time per msg (1 / msgs/s)", f"{1000 / sqlite_hub.rps:.3f} ms", f"{1000 / no_dlp.rps:.3f} ms",
+             _signed_pct(no_dlp.rps / sqlite_hub.rps - 1)],
+        ]))
     if sqlite_hub and baseline.rps:
         share = sqlite_hub.rps / baseline.rps
         verdict = "meets" if share >= BAR else "is BELOW"
@@ -466,6 +482,8 @@ def main(opts: Options | None = None) -> tuple[bool, str]:
         ceiling = bench_ceiling(opts, tmp)
         baseline = baseline_target(tmp)
         hubs = [hub_target(tmp, "hub sqlite", f"sqlite:///{tmp / 'hub.db'}")]
+        if opts.dlp_off:
+            hubs.append(hub_target(tmp, NO_DLP, f"sqlite:///{tmp / 'hub-no-dlp.db'}", module="bench.hub_without_dlp"))
         with ExitStack() as stack:
             why = postgres_reachable() if opts.postgres else "disabled with --no-postgres"
             if why is None:

@@ -125,7 +125,8 @@ def enrich(rt: Any, hub_url: str, emulator_url: str) -> dict[str, int]:
     httpx.post(webhook_url.replace(rt.settings.public_url.rstrip("/"), hub_url), content=body, headers={
         "Content-Type": "application/json", META_SIGNATURE: meta_sign(creds["app_secret"], body)}).raise_for_status()
     luca = conversations.list_conversations(rt, actor, ConversationFilter(q="Luca")).items[0][0]
-    return {"giulia": giulia.id, "luca": luca.id}
+
+    return {"giulia": giulia.id, "luca": luca.id, "giulia_contact": giulia.contact_id}
 
 
 def shoot(hub_url: str, ids: dict[str, int]) -> list[Path]:
@@ -168,6 +169,13 @@ def shoot(hub_url: str, ids: dict[str, int]) -> list[Path]:
         snap(owner, "template-composer", f"/ui/conversations/{ids['luca']}", wait="[data-slot=window]:not([hidden])")
         snap(owner, "admin-channels", "/ui/admin/channels", wait="[data-testid=channel-row]")
         snap(owner, "admin-users", "/ui/admin/users", wait="[data-testid=user-row]")
+        snap(owner, "admin-canned", "/ui/admin/canned", wait="[data-testid=canned-row]")
+        snap(owner, "admin-teams", "/ui/admin/teams", wait="[data-testid=team-row]")
+        snap(owner, "contacts", f"/ui/contacts/{ids['giulia_contact']}", wait="[data-testid=contact-detail]")
+        owner.goto(f"{hub_url}/ui/conversations/{ids['giulia']}")
+        owner.wait_for_selector("[data-testid=note]")
+        owner.locator("#composer-text").type("/or")
+        snap(owner, "canned-composer", wait="[data-slot=mentions]:not([hidden])")
 
         agent = session(AGENT_EMAIL, DESKTOP, "it-IT")  # the demo agent's profile says Italian
         snap(agent, "inbox-italian", f"/ui/conversations/{ids['giulia']}", wait="[data-testid=note]")

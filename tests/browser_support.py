@@ -42,8 +42,10 @@ def browser_fixture(scope: Scope = "module") -> Any:
     @pytest.fixture(scope=scope)
     def browser() -> Iterator[Any]:
         path = require_chromium()
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
 
+        # CI machines have 2 busy cores: a generous ceiling, never a cost when the page is quick.
+        expect.set_options(timeout=15_000)
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=path, headless=True, args=LAUNCH_ARGS)
             try:
@@ -56,4 +58,6 @@ def browser_fixture(scope: Scope = "module") -> Any:
 
 def new_page(browser: Any, **context: Any) -> Any:
     """A page in a fresh context (own localStorage and cookies); end it with ``page.context.close()``."""
-    return browser.new_context(**context).new_page()
+    ctx = browser.new_context(**context)
+    ctx.set_default_timeout(20_000)
+    return ctx.new_page()

@@ -10,6 +10,14 @@ from fastapi import APIRouter, FastAPI
 from crocevia import __version__
 from crocevia.api import problems
 from crocevia.api.routes import admin, auth, channels, contacts, conversations, dlp, integrations, live, webhooks_in
+from crocevia.api.routes import advisor as advisor_routes
+from crocevia.api.routes import analytics as analytics_routes
+from crocevia.api.routes import automation as automation_routes
+from crocevia.api.routes import canned as canned_routes
+from crocevia.api.routes import metrics as metrics_routes
+from crocevia.api.routes import promotion as promotion_routes
+from crocevia.api.routes import tickets as tickets_routes
+from crocevia.api.telemetry import telemetry_config
 from crocevia.channels.webchat import routes as webchat_routes
 from crocevia.jobs.dispatcher import Dispatcher
 from crocevia.jobs.tasks import TaskRunner
@@ -50,18 +58,24 @@ def build_app(settings: Settings | None = None, *, runtime: Runtime | None = Non
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        telemetry=telemetry_config(),
     )
     app.state.runtime = rt
     problems.install(app)
 
     api = APIRouter(prefix="/api/v1")
     for router in (auth.router, admin.router, channels.router, contacts.router, conversations.router,
-                   integrations.router, dlp.router):
+                   integrations.router, dlp.router, canned_routes.router, promotion_routes.router,
+                   advisor_routes.router, analytics_routes.router, automation_routes.router,
+                   tickets_routes.router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(live.router)
-    app.include_router(webhooks_in.router)
+    app.include_router(metrics_routes.router)  # Prometheus /metrics (issue 9)
+    webhooks_in.install(app)  # matched before every other route: see its docstring
     app.include_router(integrations.public_router)
+    app.include_router(promotion_routes.public_router)
+    app.include_router(automation_routes.public_router)
     app.include_router(webchat_routes.router)
     app.include_router(web_router)
 

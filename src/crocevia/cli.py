@@ -207,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         register_dlp(sub)
+    from crocevia.advisor.cli import register as register_advisor
+
+    register_advisor(sub)
+    from crocevia.campaign_cli import register as register_campaign
+
+    register_campaign(sub)
+    from crocevia.automation.try_chat import register as register_bot
+
+    register_bot(sub)
     return parser
 
 

@@ -76,6 +76,18 @@ def demo_extras() -> list[Any]:
         pass
     else:
         extras.append(seed_webchat)
+    from crocevia.services.ticket_demo import seed_tickets
+
+    extras.append(seed_tickets)
+    from crocevia.services.promotion_demo import seed_promotion
+
+    extras.append(seed_promotion)
+    from crocevia.automation.demo import seed_bot  # issue 6: restaurant flow, tables, menu, payments
+
+    extras.append(seed_bot)
+    from crocevia.web.demo import seed_inbox  # issue 5: canned responses and a team
+
+    extras.append(seed_inbox)
     return extras
 
 
@@ -89,6 +101,9 @@ def wire_emulator(rt: Runtime, emulator: Any) -> int:
         emulator.state.accounts.setdefault("sandbox", {})[str(cfg.credentials["account_id"])] = {
             **cfg.credentials, "webhook_url": cfg.webhook_url}
         count += 1
+    from crocevia.automation.demo import wire_payments
+
+    wire_payments(rt, emulator)
     return count
 
 

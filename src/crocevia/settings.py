@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     dlp_custom_detectors: Path | None = None
     # Default token bucket for a channel kind that declares no limit of its own (msgs/s).
     default_channel_rate: float = 20.0
+    # Bearer token Prometheus sends to /metrics; without one, /metrics answers only to this host.
+    metrics_token: str = ""
 
     @model_validator(mode="before")
     @classmethod

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.automation.seed import MINIMAL_FLOW, seed_automation
 from tests.conftest import Workspace, api_token, new_workspace
 
 from crocevia.app import build_app
@@ -191,6 +192,20 @@ def seed_workspace(rt: Runtime, http: TestClient, label: str) -> Seeded:
     team = owner.ok("POST", "/api/v1/teams", 201, json={"name": f"Team {marker}", "member_ids": [agent_id]})
     owner.ok("POST", f"/api/v1/conversations/{conv['id']}/assign", json={"assignee_id": agent_id,
                                                                          "team_id": team["id"]})
+    canned = owner.ok("POST", "/api/v1/canned-responses", 201,
+                      json={"shortcut": f"hi-{marker.lower()}", "text": f"Ciao {{{{contact.name}}}} {marker}"})
+    segment = owner.ok("POST", "/api/v1/segments", 201, json={"name": f"Segmento {marker}",
+                                                              "filter": {"tags_any": [marker.lower()]}})
+    template = owner.ok("POST", "/api/v1/templates", 201, json={
+        "name": f"Offerta {marker}", "variants": {"it": {"text": f"Ciao {{{{first_name}}}} {marker}"}}})
+    campaign = owner.ok("POST", "/api/v1/campaigns", 201, json={
+        "name": f"Campagna {marker}", "segment_id": segment["id"], "template_id": template["id"],
+        "channel_ids": [channel["id"]]})
+    policy = owner.ok("POST", "/api/v1/sla-policies", 201, json={"name": f"SLA {marker}", "first_response_minutes": 60})
+    ticket = owner.ok("POST", f"/api/v1/conversations/{conv['id']}/ticket", 201, json={"subject": f"Guasto {marker}"})
+    rule = owner.ok("POST", "/api/v1/ticket-rules", 201, json={
+        "name": f"Regola {marker}", "event": "ticket.created",
+        "actions": [{"type": "set_priority", "priority": "high"}]})
     seeded = Seeded(ws=w, marker=marker, owner=owner, channel=channel, conversation=conv, contact_id=contact_id,
                     contact2_id=contact2["id"], message_in_id=message_in_id, message_out_id=out["id"],
                     note_id=note["id"], attachment_id=att["id"], token_id=token["id"], sub_id=sub["id"],
@@ -198,7 +213,11 @@ def seed_workspace(rt: Runtime, http: TestClient, label: str) -> Seeded:
     # Path parameter name → this workspace's id for it: what a stranger would put in a URL.
     seeded.ids = {"user_id": agent_id, "token_id": token["id"], "channel_id": channel["id"],
                   "contact_id": contact_id, "conversation_id": conv["id"], "message_id": out["id"],
-                  "sub_id": sub["id"], "attachment_id": att["id"], "team_id": team["id"], "note_id": note["id"]}
+                  "sub_id": sub["id"], "attachment_id": att["id"], "team_id": team["id"], "note_id": note["id"],
+                  "canned_id": canned["id"], "segment_id": segment["id"], "template_id": template["id"],
+                  "campaign_id": campaign["id"]}
+    seeded.ids.update(ticket_id=ticket["id"], sla_policy_id=policy["id"], ticket_rule_id=rule["id"])
+    seeded.ids.update(seed_automation(rt, owner, conv["id"], marker))
     return seeded
 
 
@@ -207,6 +226,7 @@ PATH_PARAM = re.compile(r"{(\w+)}")
 # A valid body per request schema, built from the caller's *own* objects: so when a stranger's
 # id sits in the URL, that id is the only thing that can make the call fail.
 SAMPLE_BODIES: dict[str, Callable[[Seeded], Any]] = {
+    "FlowIn": lambda me: {"definition": MINIMAL_FLOW},
     "UserUpdate": lambda me: {"name": "Mallory"},
     "ChannelUpdate": lambda me: {"name": "taken over"},
     "MembersIn": lambda me: {"user_ids": [me.agent_id]},
@@ -218,6 +238,8 @@ SAMPLE_BODIES: dict[str, Callable[[Seeded], Any]] = {
     "LabelsIn": lambda me: {"labels": ["taken"]},
     "MessageIn": lambda me: {"text": "taken over"},
     "NoteIn": lambda me: {"text": "taken over"},
+    "CannedPatch": lambda me: {"text": "taken over"},
+    "BookingMoveIn": lambda me: {"starts_at": "2030-01-01T19:00:00+00:00"},
 }
 
 
@@ -255,7 +277,13 @@ def _example(schema: dict[str, Any], components: dict[str, Any]) -> Any:
             return _example(options[0], components)
     if "enum" in schema:
         return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
     kind = schema.get("type")
+    if kind == "string" and schema.get("format") in ("date-time", "date"):
+        return "2030-01-01T19:00:00+00:00" if schema["format"] == "date-time" else "2030-01-01"
+    if kind == "array" and schema.get("minItems"):
+        return [_example(schema.get("items", {}), components)] * int(schema["minItems"])
     if kind == "object":
         return {k: _example(v, components) for k, v in schema.get("properties", {}).items()
                 if k in schema.get("required", [])}

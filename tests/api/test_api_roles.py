@@ -27,8 +27,9 @@ from crocevia.runtime import Runtime
 
 # Writes anyone signed in may make: signing in and out.
 SELF_SERVICE = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout")}
-# POSTs that compute an answer and change nothing.
-READ_ONLY_POSTS = {("POST", "/api/v1/dlp/scan")}
+# POSTs that compute an answer and change nothing. A segment preview only counts contacts matching an
+# unsaved filter, the same read as GET /segments/{id}/count, which viewers may already do.
+READ_ONLY_POSTS = {("POST", "/api/v1/dlp/scan"), ("POST", "/api/v1/segments/preview")}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -114,7 +114,7 @@ def test_inbound_reply_and_status_on_every_channel(kind: str, hub: Hub, emu: htt
         status = api.get(f"/api/v1/messages/{mid}").json()["status"]
         return status in order and order.index(status) >= order.index(spec.final_status)
 
-    wait_for(reached, timeout=10, what=f"status {spec.final_status}")
+    wait_for(reached, what=f"status {spec.final_status}")
 
 
 @pytest.mark.parametrize(("kind", "rule"), [("whatsapp", "whatsapp_24h"), ("messenger", "messenger_24h"),

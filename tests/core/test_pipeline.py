@@ -17,7 +17,7 @@ from crocevia.services import channels
 CREDS = {"account_id": "acct-e2e", "api_key": "key-e2e-12345", "webhook_secret": "secret-e2e-123"}
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -11,7 +11,7 @@ import pytest
 from tests.browser_support import browser_fixture
 from tests.conftest import Hub, api_token, new_workspace
 from tests.core.test_pipeline import connect_sandbox, post_inbound, text_event, wait_for
-from tests.web.ui import expect, sign_in
+from tests.web.ui import expect, list_settled, sign_in
 
 from crocevia.channels.base import InboundMessage
 from crocevia.domain.enums import MessageKind
@@ -36,32 +36,43 @@ def test_filters_search_and_load_more(browser: Any, hub: Hub, emu: httpx.Client,
 
     page = sign_in(browser, hub, w.owner_email, w.password)
     listed = page.get_by_test_id("conversation-row")
+    list_settled(page)
     expect()(listed).to_have_count(25)  # one page; the rest behind the keyset cursor
     page.get_by_role("button", name="Load more").click()
+    list_settled(page)
     expect()(listed).to_have_count(27)
     expect()(page.get_by_role("button", name="Load more")).to_be_hidden()
 
     page.get_by_role("button", name="Mine").click()
+    list_settled(page)
     expect()(listed).to_have_text([re.compile("Cliente 03.*Assigned to you")])
     assert "assignee=mine" in page.url  # the filter survives a reload
     page.reload()
-    expect()(listed).to_have_count(1)
+    list_settled(page)
+    expect()(listed).to_have_text([re.compile("Cliente 03.*Assigned to you")])
 
     page.get_by_role("button", name="Unassigned").click()
+    list_settled(page)
     expect()(listed).to_have_count(25)
+    expect()(listed.filter(has_text="Cliente 03")).to_have_count(0)
     page.get_by_role("button", name="All").click()
     page.get_by_label("Filter by label").fill("rimborso")
     page.get_by_label("Filter by label").press("Enter")
+    list_settled(page)
     expect()(listed).to_have_text([re.compile("Cliente 03")])
     page.get_by_label("Filter by label").fill("")
     page.get_by_label("Filter by label").press("Enter")
+    list_settled(page)
     expect()(listed).to_have_count(25)
 
     page.get_by_role("searchbox", name="Search conversations").fill("Domanda numero 17")
+    list_settled(page)
     expect()(listed).to_have_text([re.compile("Cliente 17")])
 
     page.get_by_role("searchbox", name="Search conversations").fill("")
     page.get_by_label("Filter by status").select_option("resolved")
+    list_settled(page)
+    expect()(listed).to_have_count(0)
     expect()(page.get_by_text("No conversations match these filters.")).to_be_visible()
     page.context.close()
 

@@ -9,7 +9,7 @@ from tests.browser_support import new_page
 from tests.conftest import Hub
 
 PASSWORD = "password-123"
-TIMEOUT = 10_000  # ms: what the UI may take to show a live change
+TIMEOUT = 15_000  # ms: what the UI may take to show a live change (CI: 2 busy cores)
 
 
 def expect() -> Any:
@@ -39,3 +39,11 @@ def mark_page(page: Any) -> None:
 
 def assert_not_reloaded(page: Any) -> None:
     assert page.evaluate("window.__noReload === true"), "the page reloaded"
+
+
+def list_settled(page: Any) -> None:
+    """Wait until the conversation list answers the filters on screen (no reload or search pending).
+
+    Filters reload the list asynchronously; asserting on rows before this can see the previous
+    answer (or a page that is about to be replaced) on a slow machine."""
+    expect()(page.locator("#conv-list")).to_have_attribute("aria-busy", "false")

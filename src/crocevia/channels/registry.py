@@ -34,15 +34,29 @@ def _load(path: str) -> ChannelAdapter:
     return adapter
 
 
+@cache
+def _plugin_kinds() -> tuple[tuple[str, str], ...]:
+    # Scanning the installed packages' entry points costs milliseconds, and every inbound and
+    # outbound message looks an adapter up: scanned once per process. A plugin installed while
+    # the hub runs needs a restart (or refresh_plugins()).
+    return tuple((ep.name, ep.value) for ep in entry_points(group="crocevia.channels"))
+
+
+def refresh_plugins() -> None:
+    """Forget the scanned entry points: the next lookup scans the installed packages again."""
+    _plugin_kinds.cache_clear()
+
+
 def all_kinds() -> dict[str, str]:
+    # BUILTIN is read on every call (cheap), so a kind added to it at run time is seen at once.
     kinds = dict(BUILTIN)
-    for ep in entry_points(group="crocevia.channels"):
-        kinds.setdefault(ep.name, ep.value)
+    for name, value in _plugin_kinds():
+        kinds.setdefault(name, value)
     return kinds
 
 
 def get_adapter(kind: str) -> ChannelAdapter:
-    path = all_kinds().get(kind)
+    path = BUILTIN.get(kind) or dict(_plugin_kinds()).get(kind)
     if path is None:
         raise NotFound(f"unknown channel kind {kind!r}", field="kind")
     return _load(path)

@@ -23,14 +23,15 @@ from sqlalchemy import or_, select, update
 
 from crocevia.channels.base import Button, OutboundMessage
 from crocevia.channels.registry import get_adapter
-from crocevia.domain.enums import MessageKind, MessageStatus, OutboxStatus
+from crocevia.domain.enums import Direction, MessageKind, MessageStatus, OutboxStatus
 from crocevia.errors import ProviderError
 from crocevia.jobs.backoff import retry_delay
 from crocevia.jobs.ratelimit import RateLimiter, make_rate_limiter
 from crocevia.runtime import Runtime
 from crocevia.services.channels import config_for
 from crocevia.services.events import emit
-from crocevia.services.ingest import apply_early_statuses, apply_status_to, prune_early_statuses
+from crocevia.services.ingest import apply_early_statuses, apply_status_to, prune_early_statuses, status_lock_key
+from crocevia.storage.db import lock_for_transaction
 from crocevia.storage.tables import Attachment, Channel, ContactIdentity, Conversation, Message, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,13 @@ class Claimed:
     outbox_id: int
     message_id: int
     attempts: int
+
+
+def _is_outbound_message(event: object) -> bool:
+    if getattr(event, "type", "") != "message.created":
+        return False
+    message = (getattr(event, "data", None) or {}).get("message") or {}
+    return bool(message.get("direction") != Direction.IN.value)
 
 
 class Dispatcher:
@@ -75,7 +83,9 @@ class Dispatcher:
 
     def _on_commit(self, events: list[object]) -> None:
         # A new outbound message in this process: wake up now instead of at the next poll.
-        if any(getattr(e, "type", "") == "message.created" for e in events):
+        # Inbound messages (every webhook) have no outbox row: waking for them would cost a
+        # claim transaction per ingest batch for nothing.
+        if any(_is_outbound_message(e) for e in events):
             self._wake.set()
 
     def run_forever(self, poll: float = 0.5) -> None:
@@ -209,6 +219,9 @@ class Dispatcher:
             msg = s.get(Message, item.message_id)
             if row is None or msg is None:
                 return
+            # Taken before the id is stored: a status webhook for it either committed already (its
+            # early status is visible below) or waits and then finds the id.
+            lock_for_transaction(s, status_lock_key(msg.channel_id, provider_id))
             row.status, row.lease_until, row.last_error = OutboxStatus.DONE.value, None, None
             msg.provider_message_id = provider_id
             apply_status_to(msg, status, now)

@@ -124,4 +124,8 @@ class TaskRunner:
 
 def _load_handlers() -> None:
     # Importing the modules that hold handlers registers them.
-    from crocevia.jobs import button_ack, media_fetch  # noqa: F401
+    from crocevia.automation import engine  # noqa: F401  (bot.inbound)
+    from crocevia.jobs import button_ack, media_fetch, ticket_jobs  # noqa: F401
+    from crocevia.services import campaigns, payments, surveys  # noqa: F401  (campaign, survey, payments.link)
+    from crocevia.services.booking_notices import send_invitation  # noqa: F401  (booking.invite, .remind)
+    from crocevia.services.rollups import run_rollup  # noqa: F401  (analytics.rollup)

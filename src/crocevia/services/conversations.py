@@ -193,6 +193,12 @@ def set_status(
         _changed(s, actor, conv, "status")
         if new is ConversationStatus.RESOLVED and previous != new.value:
             emit(s, "conversation.resolved", actor.workspace_id, conversation_dict(conv), channel_id=conv.channel_id)
+            from crocevia.services.surveys import on_resolved_in  # CSAT after resolution (issue 7)
+
+            on_resolved_in(s, conv)
+            from crocevia.services.analytics import record_resolution  # resolution time (issue 9)
+
+            record_resolution(s, conv, rt.clock.now())
         return conv
 
 
@@ -276,3 +282,18 @@ def list_notes(rt: Runtime, actor: Actor, conversation_id: int) -> list[Note]:
     with rt.db.read() as s:
         get_conversation_in(s, actor, conversation_id)
         return list(s.scalars(select(Note).where(Note.conversation_id == conversation_id).order_by(Note.id)))
+
+
+def last_directions(rt: Runtime, actor: Actor, conversation_ids: list[int]) -> dict[int, str]:
+    """Who wrote last ("in" customer / "out" us) in each conversation of a page, so the list can say
+    whether the customer is waiting. One grouped query per page, by the messages' primary key."""
+    if not conversation_ids:
+        return {}
+    with rt.db.read() as s:
+        latest = (
+            select(func.max(Message.id))
+            .where(Message.workspace_id == actor.workspace_id, Message.conversation_id.in_(conversation_ids))
+            .group_by(Message.conversation_id)
+        )
+        rows = s.execute(select(Message.conversation_id, Message.direction).where(Message.id.in_(latest))).all()
+    return {int(cid): str(direction) for cid, direction in rows}

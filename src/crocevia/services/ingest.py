@@ -18,6 +18,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crocevia.automation.hooks import enqueue_bot_turn_in, ticket_bot_claims_in
 from crocevia.channels.base import (
     IgnoredEvent,
     InboundEvent,
@@ -38,11 +39,15 @@ from crocevia.domain.enums import (
 )
 from crocevia.jobs.tasks import enqueue_in as enqueue_task
 from crocevia.runtime import Runtime
+from crocevia.services import promotion_hooks
 from crocevia.services.contacts import set_consent_in
 from crocevia.services.events import emit
 from crocevia.services.protection import protect
 from crocevia.services.protection import record as record_protection
 from crocevia.services.serialize import conversation_dict, message_dict
+from crocevia.services.ticket_rules_hook import enqueue_message_rules_in
+from crocevia.storage.db import lock_for_transaction
+from crocevia.storage.fast import FastStatement
 from crocevia.storage.tables import Channel, Contact, ContactIdentity, Conversation, EarlyStatus, Message
 
 log = logging.getLogger(__name__)
@@ -156,17 +161,18 @@ def _conv_on_inbound(latest: Any) -> Any:
     )
 
 
-_GROUP_CONV_ON_INBOUND = _conv_on_inbound(_LATEST_GROUP_CONV)
-_DIRECT_CONV_ON_INBOUND = _conv_on_inbound(_LATEST_DIRECT_CONV)
+_GROUP_CONV_ON_INBOUND = FastStatement(_conv_on_inbound(_LATEST_GROUP_CONV))
+_DIRECT_CONV_ON_INBOUND = FastStatement(_conv_on_inbound(_LATEST_DIRECT_CONV))
+_CONV_NAMES = tuple(c.key for c in _CONV_COLUMNS)
 # The duplicate check and the sender's identity in one round trip: both are needed for every webhook.
-_SEEN_AND_SENDER = select(
+_SEEN_AND_SENDER = FastStatement(select(
     select(_M.c.id).where(
         _M.c.channel_id == bindparam("channel_id"), _M.c.direction == Direction.IN.value,
         _M.c.provider_message_id == bindparam("provider_message_id")).scalar_subquery().label("seen"),
     select(_CI.c.contact_id).where(
         _CI.c.channel_id == bindparam("channel_id"), _CI.c.external_id == bindparam("external_id"),
     ).scalar_subquery().label("contact_id"),
-)
+))
 # Both directions named, so the (channel, direction, provider id) unique index serves the lookup.
 _FIND_REPLIED_TO = select(_M.c.id).where(
     _M.c.channel_id == bindparam("channel_id"),
@@ -177,7 +183,7 @@ _FIND_CONTACT_BY_PHONE = select(_CT.c.id).where(
     _CT.c.merged_into_id.is_(None)).limit(1)
 _CONTACT_TOUCHES = "crocevia.ingest.contact_touches"  # session.info key
 _TOUCH_CONTACT = update(_CT).where(_CT.c.id == bindparam("contact_id")).values(last_seen_at=bindparam("now"))
-_INSERTS = {t.name: insert(t) for t in (_M, _CI, _CT, _CV)}
+_INSERTS: dict[tuple[str, tuple[str, ...]], FastStatement] = {}  # (table, columns set) -> INSERT ... RETURNING id
 
 
 class _RowView(SimpleNamespace):
@@ -191,9 +197,9 @@ def _store_message(s: Session, rt: Runtime, channel: Channel, ev: InboundMessage
     # Core statements do not autoflush: write out whatever the ORM has pending first, so they see it.
     s.flush()
     conn = s.connection()
-    seen, known_contact = conn.execute(_SEEN_AND_SENDER, {
+    seen, known_contact = _SEEN_AND_SENDER.rows(conn, {
         "channel_id": channel.id, "provider_message_id": ev.external_message_id, "external_id": ev.sender_id,
-    }).one()
+    })[0]
     if seen is not None:
         return None
     contact_id = _contact_for(s, conn, channel, ev, known_contact, now)
@@ -245,11 +251,28 @@ def _store_message(s: Session, rt: Runtime, channel: Channel, ev: InboundMessage
     if ev.kind is MessageKind.BUTTON_REPLY:
         # Some apps spin until the bot answers the press; answered after commit, like media.
         enqueue_task(s, workspace_id=channel.workspace_id, kind="button.ack", payload={"message_id": msg.id})
+    # "a che punto è il mio ticket?" or a CSAT score: the ticket bot answers, unless the customer is in
+    # the middle of a bot flow; never both bots (automation/hooks.py).
+    ticket_turn = bool(text) and ticket_bot_claims_in(s, workspace_id=channel.workspace_id, contact_id=contact_id,
+                                                      text=text or "", flow_running=bool(conv.bot_active))
+    if not ev.thread_id:
+        # The bot answers after commit, from a durable task (automation/engine.py).
+        enqueue_bot_turn_in(s, workspace_id=channel.workspace_id, message_id=int(msg.id),
+                            ticket_bot_answers=ticket_turn)
+    if ticket_turn:
+        enqueue_task(s, workspace_id=channel.workspace_id, kind="ticket.inbound", payload={"message_id": msg.id})
+    if text:  # ticket rules on keywords/labels (issue 8): run after commit, from a durable task
+        enqueue_message_rules_in(s, workspace_id=channel.workspace_id, message_id=int(msg.id))
     keyword = content.get("keyword")
     if keyword in _KEYWORD_CONSENT:
         set_consent_in(s, workspace_id=channel.workspace_id, contact_id=contact_id, channel_id=channel.id,
                        status=_KEYWORD_CONSENT[keyword], source=f"keyword:{ev.text.strip()[:20]}",
                        evidence=f"message {msg.id}", now=now)
+    if not ev.thread_id:
+        # Unsubscribe words on any channel, and answers to CSAT/NPS questions (issue 7).
+        promotion_hooks.on_inbound_in(s, workspace_id=channel.workspace_id, channel_id=channel.id,
+                                      contact_id=contact_id, conversation_id=conv.id, message_id=msg.id,
+                                      text=text, content=content, now=now)
     emit(s, "message.created", channel.workspace_id,
          {"message": message_dict(cast(Message, msg)), "conversation": conversation_dict(cast(Conversation, conv))},
          channel_id=channel.id)
@@ -258,9 +281,12 @@ def _store_message(s: Session, rt: Runtime, channel: Channel, ev: InboundMessage
 
 def _insert(conn: Connection, table: Table, values: dict[str, Any]) -> int:
     """Insert one row (unset columns get their defaults); its new id."""
-    key = conn.execute(_INSERTS[table.name], {k: v for k, v in values.items() if k != "id"}).inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    row = {k: v for k, v in values.items() if k != "id"}
+    cache_key = (table.name, tuple(row))
+    statement = _INSERTS.get(cache_key)
+    if statement is None:
+        statement = _INSERTS[cache_key] = FastStatement(insert(table).returning(table.c.id), keys=tuple(row))
+    return int(statement.rows(conn, row)[0][0])
 
 
 def _forget(s: Session, model: type[Any], row_id: int) -> None:
@@ -296,9 +322,8 @@ def _contact_for(s: Session, conn: Connection, channel: Channel, ev: InboundMess
         emit(s, "contact.created", channel.workspace_id, {"id": contact_id, "name": ev.sender_name})
     else:
         _touch_contact(s, contact_id, now)
-    conn.execute(_INSERTS[_CI.name], {"workspace_id": channel.workspace_id, "contact_id": contact_id,
-                                      "channel_id": channel.id, "external_id": ev.sender_id,
-                                      "display_name": ev.sender_name, "created_at": now})
+    _insert(conn, _CI, {"workspace_id": channel.workspace_id, "contact_id": contact_id, "channel_id": channel.id,
+                        "external_id": ev.sender_id, "display_name": ev.sender_name, "created_at": now})
     return int(contact_id)
 
 
@@ -324,12 +349,13 @@ def _conversation_for(s: Session, conn: Connection, channel: Channel, contact_id
     last_inbound_at = ev.timestamp if ev.timestamp and ev.timestamp < now else now
     params = {"p_channel_id": channel.id, "p_now": now, "p_last_inbound_at": last_inbound_at, "p_preview": preview}
     if ev.thread_id:
-        row = conn.execute(_GROUP_CONV_ON_INBOUND, {**params, "p_thread_key": ev.thread_id}).first()
+        row = _GROUP_CONV_ON_INBOUND.one_or_none(conn, {**params, "p_thread_key": ev.thread_id})
     else:
-        row = conn.execute(_DIRECT_CONV_ON_INBOUND, {**params, "p_contact_id": contact_id}).first()
+        row = _DIRECT_CONV_ON_INBOUND.one_or_none(conn, {**params, "p_contact_id": contact_id})
     if row is not None:
-        _forget(s, Conversation, row.id)
-        return _RowView(**row._asdict())
+        found = _RowView(**dict(zip(_CONV_NAMES, row, strict=True)))
+        _forget(s, Conversation, found.id)
+        return found
     # None open: a new one, announced as it starts, then inserted with this message already on it.
     conv = _RowView(workspace_id=channel.workspace_id, channel_id=channel.id, contact_id=contact_id,
                     thread_key=ev.thread_id, status=ConversationStatus.OPEN.value, assignee_id=None, team_id=None,
@@ -343,7 +369,15 @@ def _conversation_for(s: Session, conn: Connection, channel: Channel, contact_id
     return conv
 
 
+def status_lock_key(channel_id: int, provider_message_id: str) -> str:
+    """The lock the status webhook and the sender share for one provider message id."""
+    return f"status:{channel_id}:{provider_message_id}"
+
+
 def _apply_status(s: Session, channel: Channel, ev: StatusUpdate, now: datetime) -> int:
+    # Without it, on PostgreSQL, the sender could commit the id while this transaction looks for it,
+    # each missing the other's row: the status would wait in early_statuses forever.
+    lock_for_transaction(s, status_lock_key(channel.id, ev.provider_message_id))
     msg = s.scalar(select(Message).where(
         Message.channel_id == channel.id, Message.direction == Direction.OUT.value,
         Message.provider_message_id == ev.provider_message_id))

@@ -61,6 +61,21 @@ def check_send(
 ) -> tuple[MessageKind, dict[str, Any]]:
     """Validate a send against the channel's capabilities and the platform's rules."""
     caps = get_adapter(channel.kind).capabilities
+    kind, content = check_payload(s, conv, caps, req)
+    check_window(rt, conv, caps, req)
+    if caps.opt_out_blocks_all:
+        consent = s.scalar(select(ContactConsent.status).where(
+            ContactConsent.contact_id == conv.contact_id, ContactConsent.channel_id == channel.id))
+        if consent == ConsentStatus.OPTED_OUT.value:
+            raise PolicyViolation("The customer replied STOP on this channel: no message may be sent until they "
+                                  "opt back in (START).", rule="opted_out")
+    return kind, content
+
+
+def check_payload(
+    s: Session, conv: Conversation, caps: Capabilities, req: SendRequest
+) -> tuple[MessageKind, dict[str, Any]]:
+    """What the message is (text, buttons, template, media) and whether this channel can carry it."""
     content: dict[str, Any] = {}
     if not (req.text.strip() or req.template or req.attachment_id):
         raise ValidationFailed("a message needs text, a template or an attachment", field="text")
@@ -95,6 +110,11 @@ def check_send(
             kind = MessageKind.MEDIA
     if req.tag:
         content["tag"] = req.tag
+    return kind, content
+
+
+def check_window(rt: Runtime, conv: Conversation, caps: Capabilities, req: SendRequest) -> None:
+    """Free text outside the platform's reply window is refused: only a template (or a tag) may go."""
     closes = window_closes_at(conv, caps)
     now = rt.clock.now()
     window_closed = conv.last_inbound_at is None or (closes is not None and closes <= now)
@@ -107,13 +127,6 @@ def check_send(
             rule=caps.reply_window_rule or "reply_window",
             window_closed_at=closes.isoformat() if closes else None,
         )
-    if caps.opt_out_blocks_all:
-        consent = s.scalar(select(ContactConsent.status).where(
-            ContactConsent.contact_id == conv.contact_id, ContactConsent.channel_id == channel.id))
-        if consent == ConsentStatus.OPTED_OUT.value:
-            raise PolicyViolation("The customer replied STOP on this channel: no message may be sent until they "
-                                  "opt back in (START).", rule="opted_out")
-    return kind, content
 
 
 def send_message(rt: Runtime, actor: Actor, conversation_id: int, req: SendRequest) -> Message:

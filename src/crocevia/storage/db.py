@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -265,3 +265,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def memory_engine_kwargs() -> dict[str, Any]:
     return {"poolclass": NullPool}
+
+
+def lock_for_transaction(s: Session, key: str) -> None:
+    """Serialise transactions that touch ``key`` until this one ends.
+
+    For check-then-insert races between two writers that cannot see each other's uncommitted
+    rows (PostgreSQL, READ COMMITTED). SQLite needs nothing: its writers already queue on
+    ``BEGIN IMMEDIATE``."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})

@@ -6,7 +6,7 @@ Feature packages (dlp/, bots/, ...) declare their own tables on the same ``Base`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -213,6 +213,8 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_ws_activity", "workspace_id", "last_activity_at", "id"),
         Index("ix_conversations_channel_contact", "channel_id", "contact_id", "thread_key"),
+        # Inbound group messages look up the latest conversation of a group (ingest.py): 0005.
+        Index("ix_conversations_channel_thread", "channel_id", "thread_key", "id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws_fk()
@@ -453,3 +455,465 @@ class AuditLog(Base):
     target: Mapped[str] = mapped_column(String(200), default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- automation and selling (issue 6): bot flows, bookings, catalog, orders, payments ---------------
+class BotFlow(Base):
+    """A bot flow declared as data (JSON/YAML); ``version`` grows on every edit."""
+
+    __tablename__ = "bot_flows"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BotSession(Base):
+    """Where a conversation is in a flow: survives restarts because it is a row."""
+
+    __tablename__ = "bot_sessions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"),
+                                                 unique=True)
+    flow_id: Mapped[int | None] = mapped_column(ForeignKey("bot_flows.id", ondelete="SET NULL"), default=None)
+    step: Mapped[str] = mapped_column(String(100), default="")
+    # running (waiting for the customer), idle (no flow), handoff (a person answers; the bot is silent)
+    state: Mapped[str] = mapped_column(String(16), default="idle")
+    slots: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lang: Mapped[str] = mapped_column(String(8), default="it")
+    # The last inbound message handled: a task run twice does not answer twice.
+    last_message_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BookingResource(Base):
+    """Something bookable (tables, rooms, seats): ``capacity`` units per slot."""
+
+    __tablename__ = "booking_resources"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    capacity: Mapped[int] = mapped_column(Integer)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    # {"mon": ["12:00-15:00", "19:00-23:00"], ...} in the resource's time zone
+    hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    closed_dates: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Rome")
+    # "booking": each booking takes one unit (tables, rooms); "person": a party of 4 takes 4 (seats).
+    capacity_unit: Mapped[str] = mapped_column(String(16), default="booking")
+    # Reminder to the customer this many minutes before the slot (0: none).
+    reminder_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BookingSlot(Base):
+    """Units taken in one slot: the capacity check is one conditional UPDATE of this row."""
+
+    __tablename__ = "booking_slots"
+    __table_args__ = (UniqueConstraint("resource_id", "starts_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    resource_id: Mapped[int] = mapped_column(ForeignKey("booking_resources.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column()
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (Index("ix_bookings_ws_start", "workspace_id", "starts_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    resource_id: Mapped[int] = mapped_column(ForeignKey("booking_resources.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="SET NULL"),
+                                                   default=None)
+    conversation_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="SET NULL"), default=None)
+    starts_at: Mapped[datetime] = mapped_column()
+    party_size: Mapped[int] = mapped_column(Integer, default=1)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Product(Base):
+    """A catalog item; prices in minor units (cents) with their currency, never floats."""
+
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("workspace_id", "sku"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    stock: Mapped[int | None] = mapped_column(Integer, default=None)  # None: not tracked
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    conversation_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="SET NULL"), default=None)
+    contact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="SET NULL"),
+                                                   default=None)
+    # pending (awaiting payment) → paid; or cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    lang: Mapped[str] = mapped_column(String(8), default="it")
+    payment_ref: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    payment_url: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PaymentAccount(Base):
+    """A workspace's payment provider account (Stripe-compatible); secrets encrypted at rest."""
+
+    __tablename__ = "payment_accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), unique=True)
+    provider: Mapped[str] = mapped_column(String(32), default="stripe")
+    # The id in the provider's webhook URL: unguessable, like a channel's.
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    api_base: Mapped[str] = mapped_column(String(300))
+    credentials_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ── Tickets and SLA (issue 8) ─────────────────────────────────────────────────────────────────
+
+
+class SlaPolicy(Base):
+    """Targets for one priority/type, counted in the policy's business hours and time zone.
+
+    ``business_hours`` maps an ISO weekday ("1" = Monday ... "7" = Sunday) to ``["09:00", "18:00"]``;
+    empty means round the clock. ``holidays`` lists closed days as "YYYY-MM-DD".
+    """
+
+    __tablename__ = "sla_policies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[str | None] = mapped_column(String(16), default=None)
+    ticket_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    first_response_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    resolution_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    warn_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Rome")
+    business_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    holidays: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # On breach the ticket moves to this team (escalation); the breach event goes out either way.
+    escalate_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), default=None)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "number"),
+        Index("ix_tickets_ws_status", "workspace_id", "status", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    # The number people say ("ticket 123"): per workspace, from 1.
+    number: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(String(40), default="question")
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    contact_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="SET NULL"), index=True, default=None
+    )
+    # The conversation customer updates go to (the channel the customer used).
+    conversation_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="SET NULL"), default=None
+    )
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), default=None)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sla_policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_policies.id", ondelete="SET NULL"), default=None
+    )
+    first_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_warn_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set while pending (waiting on the customer): the SLA clock stands still.
+    sla_paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The soonest SLA moment still to check (warning or breach); NULL when nothing is left.
+    sla_next_check_at: Mapped[datetime | None] = mapped_column(index=True, default=None)
+    first_responded_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_warned_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_breached_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_warned_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(default=None)
+    solved_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    csat_requested_at: Mapped[datetime | None] = mapped_column(default=None)
+    csat_score: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketConversation(Base):
+    """A conversation linked to a ticket (one ticket may gather several)."""
+
+    __tablename__ = "ticket_conversations"
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = _ws_fk()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketEvent(Base):
+    """A ticket's history: status changes, internal notes, SLA warnings and breaches, and what the
+    customer was told (or why they were not)."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketRule(Base):
+    """When ``event`` happens and every condition holds, run the actions (see services/ticket_rules.py)."""
+
+    __tablename__ = "ticket_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(40))
+    conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- promotion: segments, templates, campaigns, surveys (issue 7) ----------------------------------
+class Segment(Base):
+    """A saved filter over contacts (see services/segments.py for the filter language)."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    filter: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageTemplate(Base):
+    """A message with variables and per-language variants; WhatsApp ones carry category and approval."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(16), default="marketing")
+    approval_status: Mapped[str] = mapped_column(String(16), default="draft")
+    # The name the template is approved under at the provider (WhatsApp), if any.
+    provider_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    variants: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    # Deleting a segment or template in use is refused by the services; SET NULL only matters when
+    # the whole workspace goes.
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"), default=None)
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message_templates.id", ondelete="SET NULL"), default=None
+    )
+    # A survey campaign asks a survey ("nps"/"csat") instead of sending a template.
+    survey_kind: Mapped[str | None] = mapped_column(String(8), default=None)
+    channel_order: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    scheduled_at: Mapped[datetime | None] = mapped_column(default=None)
+    quiet_start: Mapped[str | None] = mapped_column(String(5), default=None)
+    quiet_end: Mapped[str | None] = mapped_column(String(5), default=None)
+    cap_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    cap_days: Mapped[int] = mapped_column(Integer, default=7)
+    # A/B test: this share of the audience (percent) gets variant B's template.
+    variant_b_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message_templates.id", ondelete="SET NULL"), default=None
+    )
+    split_b_percent: Mapped[int] = mapped_column(Integer, default=0)
+    winner_metric: Mapped[str] = mapped_column(String(12), default="replied")
+    # Send at this local time (HH:MM) in each recipient's time zone, on or after the start.
+    local_time: Mapped[str | None] = mapped_column(String(5), default=None)
+    # An order or booking by a recipient within this many days of the message counts as a conversion.
+    conversion_days: Mapped[int] = mapped_column(Integer, default=7)
+    audience_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CampaignRecipient(Base):
+    """One contact of a campaign: exactly one row per (campaign, contact), so a resumed fan-out never doubles."""
+
+    __tablename__ = "campaign_recipients"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id"),
+        Index("ix_campaign_recipients_todo", "campaign_id", "status", "id"),
+        Index("ix_campaign_recipients_contact", "contact_id", "status", "updated_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(64), default=None)
+    variant: Mapped[str] = mapped_column(String(1), default="A")
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"), default=None)
+    message_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    not_before: Mapped[datetime | None] = mapped_column(default=None)
+    clicked_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyResponse(Base):
+    """A CSAT/NPS question asked in one conversation, and the customer's answer."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        Index("ix_survey_responses_open", "contact_id", "channel_id", "status"),
+        Index("ix_survey_responses_ws_kind", "workspace_id", "kind", "answered_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    kind: Mapped[str] = mapped_column(String(8))
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), default=None)
+    language: Mapped[str] = mapped_column(String(8), default="it")
+    status: Mapped[str] = mapped_column(String(12), default="asked")
+    score: Mapped[int | None] = mapped_column(Integer, default=None)
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SurveySettings(Base):
+    """Per-workspace survey behaviour: ask CSAT when a conversation is resolved, follow-up question."""
+
+    __tablename__ = "survey_settings"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    csat_on_resolve: Mapped[bool] = mapped_column(Boolean, default=False)
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# -- Canned responses (issue 5: agent inbox) -----------------------------------------------------
+class CannedResponse(Base):
+    """A saved reply of a workspace, typed as "/shortcut" in the composer; {{contact.name}} style
+    variables are filled in by the browser from the open conversation before sending."""
+
+    __tablename__ = "canned_responses"
+    __table_args__ = (UniqueConstraint("workspace_id", "shortcut"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    shortcut: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- channel advisor and analytics (issue 9) ----------------------------------------------------------
+class AdvisorDataset(Base):
+    """An admin's replacement, for one workspace, of one shipped data set of public figures (CSV)."""
+
+    __tablename__ = "advisor_datasets"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(40))
+    csv_text: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConversationResolution(Base):
+    """A conversation being resolved: when its open spell began and how long it lasted (for dashboards)."""
+
+    __tablename__ = "conversation_resolutions"
+    __table_args__ = (Index("ix_conversation_resolutions_ws_time", "workspace_id", "resolved_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    opened_at: Mapped[datetime]
+    resolved_at: Mapped[datetime]
+    seconds: Mapped[int] = mapped_column(BigInteger)
+
+
+# Dashboards read messages by workspace and time range.
+Index("ix_messages_ws_created", Message.workspace_id, Message.created_at)
+
+
+class AnalyticsChannelDay(Base):
+    """Daily rollup of message volume per channel (complete UTC days only; see services/rollups.py)."""
+
+    __tablename__ = "analytics_channel_days"
+    __table_args__ = (UniqueConstraint("workspace_id", "day", "channel_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    inbound: Mapped[int] = mapped_column(BigInteger)
+    outbound: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnalyticsContactDay(Base):
+    """A contact wrote on a channel that UTC day: distinct active contacts over any span of rolled days."""
+
+    __tablename__ = "analytics_contact_days"
+    __table_args__ = (UniqueConstraint("workspace_id", "day", "channel_id", "contact_id"),
+                      Index("ix_analytics_contact_days_contact", "channel_id", "contact_id", "day"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
+    day: Mapped[date]
+
+
+class AnalyticsRollupState(Base):
+    """Per workspace: every UTC day before ``rolled_until`` is in the daily rollups."""
+
+    __tablename__ = "analytics_rollup_state"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    rolled_until: Mapped[date]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,18 +12,25 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from crocevia.api.deps import get_runtime
+from crocevia.api.deps import MAX_ID, get_runtime
 from crocevia.channels.registry import get_adapter
 from crocevia.errors import CroceviaError, NotFound
-from crocevia.services import accounts, channels, conversations
+from crocevia.services import accounts, channels, contacts, conversations
 from crocevia.storage.tables import Channel
+from crocevia.web import tickets_pages
 from crocevia.web.assets import serve_static
+from crocevia.web.bots_pages import router as bots_router
+from crocevia.web.dashboards import router as dashboards_router
+from crocevia.web.promotion_pages import router as promotion_router
 from crocevia.web.render import render
 from crocevia.web.session import Viewer, anonymous_language, safe_next, to_login, viewer
 
 router = APIRouter(include_in_schema=False)
+router.include_router(dashboards_router)  # /ui/analytics and /ui/advisor (issue 9)
+router.include_router(promotion_router)  # /ui/promotion (issue 7)
+router.include_router(bots_router)  # /ui/bots (issue 6)
 
-ADMIN_SECTIONS = ("channels", "users", "webhooks")
+ADMIN_SECTIONS = ("channels", "users", "teams", "canned", "webhooks")
 
 
 def channel_info(c: Channel) -> dict[str, Any]:
@@ -58,8 +65,9 @@ def _inbox(request: Request, v: Viewer, open_id: int | None) -> Response:
     chans = [channel_info(c) for c in channels.list_channels(rt, actor)]
     users = [{"id": u.id, "name": u.name, "email": u.email, "role": u.role, "is_active": u.is_active}
              for u in accounts.list_users(rt, actor)]
-    return _page(request, v, "inbox.html", section="inbox", channels=chans,
-                 extra_boot={"channels": chans, "users": users, "open_id": open_id})
+    teams = [{"id": t.id, "name": t.name, "member_ids": m} for t, m in accounts.list_teams(rt, actor)]
+    return _page(request, v, "inbox.html", section="inbox", channels=chans, teams=teams,
+                 extra_boot={"channels": chans, "users": users, "teams": teams, "open_id": open_id})
 
 
 @router.get("/")
@@ -89,6 +97,46 @@ def conversation_page(conversation_id: int, request: Request) -> Response:
     except NotFound:
         return _page(request, v, "not_found.html", status_code=404, section="inbox", missing="conversation")
     return _inbox(request, v, conversation_id)
+
+
+def _contacts(request: Request, v: Viewer, open_id: int | None) -> Response:
+    chans = [channel_info(c) for c in channels.list_channels(get_runtime(request), v.who.actor)]
+    return _page(request, v, "contacts.html", section="contacts", open_id=open_id,
+                 extra_boot={"channels": chans, "open_id": open_id})
+
+
+@router.get("/ui/contacts")
+def contacts_page(request: Request) -> Response:
+    v = viewer(request)
+    if v is None:
+        return to_login(request)
+    return _contacts(request, v, None)
+
+
+@router.get("/ui/contacts/{contact_id}")
+def contact_page(contact_id: int, request: Request) -> Response:
+    v = viewer(request)
+    if v is None:
+        return to_login(request)
+    try:
+        if not 1 <= contact_id <= MAX_ID:
+            raise NotFound("no such contact")
+        contacts.get_contact(get_runtime(request), v.who.actor, contact_id)
+    except NotFound:
+        return _page(request, v, "not_found.html", status_code=404, section="contacts", missing="contact")
+    return _contacts(request, v, contact_id)
+
+
+@router.get("/ui/tickets")
+def tickets_page(request: Request) -> Response:
+    v = viewer(request)
+    return to_login(request) if v is None else tickets_pages.list_page(request, v)
+
+
+@router.get("/ui/tickets/{ticket_id}")
+def ticket_page(ticket_id: int, request: Request) -> Response:
+    v = viewer(request)
+    return to_login(request) if v is None else tickets_pages.detail_page(request, v, ticket_id)
 
 
 @router.get("/ui/admin/{section}")

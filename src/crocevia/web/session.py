@@ -43,7 +43,8 @@ class Viewer:
         user = self.who.user
         return {
             "me": {"id": user.id, "name": user.name, "email": user.email, "role": user.role,
-                   "language": user.language or ""},
+                   "language": user.language or "",
+                   "notifications": bool((user.settings or {}).get("notifications"))},
             "csrf": self.who.csrf_token or "",
             "lang": self.lang,
             "is_admin": self.is_admin,

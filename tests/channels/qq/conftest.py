@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from tests.channels.stand_in import StandInHub, fault_injector, recorded_calls, serve_stand_in
 
-from crocevia.channels.base import ChannelConfig, WebhookRequest
+from crocevia.channels.base import ChannelConfig
 from crocevia.channels.emulator.app import build_emulator_app
 from crocevia.channels.emulator.server import RunningServer, serve_in_thread
 from crocevia.channels.qq import testkit
 from crocevia.channels.qq.api import TOKENS
-
-
-@dataclass
-class QQHubStub:
-    """Records the webhooks QQ posts, as the hub's route would receive them."""
-
-    url: str
-    seen: list[WebhookRequest] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[WebhookRequest]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.seen) >= count:
-                    break
-            time.sleep(0.02)
-        with self.lock:
-            return list(self.seen)
 
 
 @pytest.fixture(scope="module")
@@ -49,33 +24,16 @@ def qq_emulator() -> Iterator[RunningServer]:
 
 
 @pytest.fixture(scope="module")
-def qq_hub() -> Iterator[QQHubStub]:
-    hub = QQHubStub(url="")
-
-    async def webhook(request: Request) -> Response:
-        req = WebhookRequest(
-            method=request.method,
-            url=str(request.url),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            query=dict(request.query_params),
-            body=await request.body(),
-        )
-        with hub.lock:
-            hub.seen.append(req)
-        return Response(b'{"op":12}', media_type="application/json")
-
-    server = serve_in_thread(Starlette(routes=[Route("/webhooks/qq/{channel}", webhook, methods=["POST"])]))
-    hub.url = server.url
-    yield hub
-    server.stop()
+def qq_hub() -> Iterator[StandInHub]:
+    with serve_stand_in("/webhooks/qq/{channel}", b'{"op":12}', "application/json") as hub:
+        yield hub
 
 
 @pytest.fixture
-def qq_cfg(qq_emulator: RunningServer, qq_hub: QQHubStub) -> ChannelConfig:
+def qq_cfg(qq_emulator: RunningServer, qq_hub: StandInHub) -> ChannelConfig:
     """A bot registered with a freshly reset emulator, and no cached token."""
     httpx.post(f"{qq_emulator.url}/_emulator/reset").raise_for_status()
-    with qq_hub.lock:
-        qq_hub.seen.clear()
+    qq_hub.clear()
     httpx.post(f"{qq_emulator.url}/_emulator/accounts/qq", json={
         "account_id": testkit.APP_ID, "app_secret": testkit.APP_SECRET,
         "webhook_url": f"{qq_hub.url}/webhooks/qq/ch_test_qq"}).raise_for_status()
@@ -91,20 +49,12 @@ def qq_http() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def qq_recorded(qq_emulator: RunningServer) -> Callable[[], list[dict[str, Any]]]:
-    def fetch() -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = httpx.get(f"{qq_emulator.url}/_emulator/requests",
-                                               params={"provider": "qq"}).json()
-        return rows
-
-    return fetch
+    return recorded_calls(qq_emulator.url, "qq")
 
 
 @pytest.fixture
 def qq_fault(qq_emulator: RunningServer) -> Callable[..., None]:
-    def inject(**fault: Any) -> None:
-        httpx.post(f"{qq_emulator.url}/_emulator/faults", json={"provider": "qq", **fault}).raise_for_status()
-
-    return inject
+    return fault_injector(qq_emulator.url, "qq")
 
 
 @pytest.fixture

@@ -25,8 +25,10 @@ def list_conversations(
     f = ConversationFilter(assignee=assignee, status=status, channel_id=channel_id, label=label, team_id=team_id,
                            contact_id=contact_id, q=q)
     page = conversations.list_conversations(rt, actor, f, cursor=cursor, limit=limit)
+    directions = conversations.last_directions(rt, actor, [c.id for c, _ in page.items])
     return {
-        "items": [{**conversation_dict(c), "contact": {"id": p.id, "name": p.name, "phone": p.phone_e164}}
+        "items": [{**conversation_dict(c), "contact": {"id": p.id, "name": p.name, "phone": p.phone_e164},
+                   "last_message_direction": directions.get(c.id)}
                   for c, p in page.items],
         "next_cursor": page.next_cursor,
     }

@@ -11,8 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from crocevia.api.deps import SESSION_COOKIE
 from crocevia.errors import CroceviaError
+from crocevia.events.bus import Event
 from crocevia.runtime import Runtime
-from crocevia.services import accounts
+from crocevia.services import accounts, conversations
+from crocevia.services.actor import Actor
 
 router = APIRouter()
 
@@ -37,7 +39,7 @@ async def live(ws: WebSocket) -> None:
     sub = rt.bus.subscribe_queue(actor.workspace_id)
     try:
         await ws.send_text(json.dumps({"type": "hello", "user_id": actor.user_id}))
-        receiver = asyncio.create_task(_drain(ws))
+        receiver = asyncio.create_task(_drain(ws, rt, actor))
         while not receiver.done():
             getter = asyncio.create_task(sub.queue.get())
             done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -56,8 +58,22 @@ async def live(ws: WebSocket) -> None:
             await ws.close()
 
 
-async def _drain(ws: WebSocket) -> None:
-    """Read (and ignore) what the browser sends, so we notice when it goes away."""
+async def _drain(ws: WebSocket, rt: Runtime, actor: Actor) -> None:
+    """Read what the browser sends, so we notice when it goes away. The only message it may send is
+    "I am typing in conversation N" ({"type": "typing", "conversation_id": N, "mode": "reply"|"note"}),
+    relayed to the teammates who can see that conversation; anything else is ignored."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
-            await ws.receive_text()
+            raw = await ws.receive_text()
+            with contextlib.suppress(ValueError, TypeError, KeyError, CroceviaError):
+                msg = json.loads(raw)
+                if msg.get("type") == "typing" and actor.user_id is not None and actor.role.can_write:
+                    await run_in_threadpool(_relay_typing, rt, actor, int(msg["conversation_id"]),
+                                            "note" if msg.get("mode") == "note" else "reply")
+
+
+def _relay_typing(rt: Runtime, actor: Actor, conversation_id: int, mode: str) -> None:
+    """Ephemeral: published on the bus (never stored, never sent to outgoing webhooks)."""
+    conv = conversations.get_conversation(rt, actor, conversation_id)  # 404s what the agent cannot see
+    rt.bus.publish(Event(type="typing", workspace_id=actor.workspace_id, channel_id=conv.channel_id,
+                         data={"conversation_id": conv.id, "user_id": actor.user_id, "mode": mode}))

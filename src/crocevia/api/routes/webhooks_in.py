@@ -7,49 +7,55 @@ crash before commit makes the provider retry instead of losing the message.
 from __future__ import annotations
 
 import logging
-from functools import cache
 
-from fastapi import APIRouter, Request, Response
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 
 from crocevia.api.deps import get_runtime
 from crocevia.channels.base import ChannelAdapter, WebhookReply, WebhookRequest
-from crocevia.channels.registry import all_kinds, get_adapter
-from crocevia.errors import NotFound
+from crocevia.channels.registry import get_adapter
 from crocevia.services import channels, ingest
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["webhooks"])
+PATH = "/webhooks/{kind}/{public_id}"
+
+
+def install(app: FastAPI) -> None:
+    """Serve provider webhooks, matched before every other route.
+
+    This is the busiest route of the hub. Registered as a plain Starlette route at the head of
+    the app's route list, a webhook is matched with one regular expression instead of being
+    tried against every API router first, and skips FastAPI's per-request dependency and
+    validation machinery (it has none). Errors still go through the app's exception handlers
+    (problem+json), as from any route. Not part of the client API, so not in the OpenAPI schema.
+    """
+    app.router.add_route(PATH, provider_webhook, methods=["GET", "POST"], name="provider_webhook",
+                         include_in_schema=False)
+    routes = app.router.routes
+    routes.insert(0, routes.pop())
 
 
 def _reply(r: WebhookReply) -> Response:
     return Response(content=r.body, status_code=r.status, media_type=r.content_type)
 
 
-# Adapters are stateless singletons; looking one up through the registry scans the installed
-# packages' entry points, far too slow to do on every webhook (and an unknown kind in the URL,
-# which anyone can send, must not cost a scan each time). Plugins installed later need a restart.
+# Adapters are stateless singletons: one dict lookup per webhook. (The registry caches its
+# entry-point scan too; an unknown kind in the URL, which anyone can send, is a 404 from it.)
 _adapters: dict[str, ChannelAdapter] = {}
-
-
-@cache
-def _known_kinds() -> frozenset[str]:
-    return frozenset(all_kinds())
 
 
 def _adapter(kind: str) -> ChannelAdapter:
     adapter = _adapters.get(kind)
     if adapter is None:
-        if kind not in _known_kinds():
-            raise NotFound(f"unknown channel kind {kind!r}", field="kind")
         adapter = _adapters[kind] = get_adapter(kind)
     return adapter
 
 
-@router.api_route("/webhooks/{kind}/{public_id}", methods=["GET", "POST"], include_in_schema=False)
 async def provider_webhook(request: Request) -> Response:
-    # Path parameters are read from the request rather than declared, which spares FastAPI's
-    # per-request parameter validation on the busiest route (they are plain strings anyway).
+    # A plain Starlette endpoint (see install): path parameters are read from the request, there
+    # is no dependency to solve and nothing to validate (they are plain strings anyway).
     kind: str = request.path_params["kind"]
     public_id: str = request.path_params["public_id"]
     rt = get_runtime(request)
@@ -62,7 +68,9 @@ async def provider_webhook(request: Request) -> Response:
     req = WebhookRequest(
         method=request.method,
         url=_external_url(request, cfg.webhook_url),
-        headers={k.lower(): v for k, v in request.headers.items()},
+        # Decoded straight from the ASGI scope, without building Starlette's Headers view
+        # (the last of repeated headers wins, as before).
+        headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]},
         query=dict(request.query_params),
         body=await request.body(),
     )

@@ -165,8 +165,9 @@ def _control_routes(emu: Emulator) -> list[BaseRoute]:
 def provider_route_sets() -> list[ProviderRoutes]:
     # One line per provider emulator.
     from crocevia.channels.emulator import meta, qq, sandbox, telegram, twilio, wechat
+    from crocevia.payments import emulator as stripe  # a payment provider, not a channel
 
-    return [sandbox.routes, telegram.routes, twilio.routes, meta.routes, wechat.routes, qq.routes]
+    return [sandbox.routes, telegram.routes, twilio.routes, meta.routes, wechat.routes, qq.routes, stripe.routes]
 
 
 def build_emulator_app() -> Starlette:

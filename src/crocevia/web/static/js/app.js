@@ -3,6 +3,7 @@
 import { api } from './core/api.js';
 import { boot } from './core/boot.js';
 import { isTyping } from './core/dom.js';
+import { enableNotifications } from './core/notify.js';
 import { t } from './core/i18n.js';
 import { toast } from './core/toast.js';
 
@@ -49,6 +50,18 @@ async function changeLanguage(ev) {
   }
 }
 
+async function changeNotifications(ev) {
+  const on = ev.target.checked;
+  try {
+    await api(`/users/${boot.me.id}`, { method: 'PATCH', body: { settings: { notifications: on } } });
+    await enableNotifications(on);
+    toast(on ? t('Notifications on.') : t('Notifications off.'));
+  } catch (err) {
+    ev.target.checked = !on;
+    toast(err.message, { error: true });
+  }
+}
+
 function showShortcuts() {
   const dialog = document.getElementById('shortcuts-dialog');
   if (dialog && !dialog.open) dialog.showModal();
@@ -60,6 +73,7 @@ function init() {
   if (button && menu) setupMenu(button, menu);
   document.getElementById('logout-button')?.addEventListener('click', signOut);
   document.getElementById('language-select')?.addEventListener('change', changeLanguage);
+  document.getElementById('notify-toggle')?.addEventListener('change', changeNotifications);
   document.getElementById('shortcuts-button')?.addEventListener('click', showShortcuts);
 
   const navToggle = document.getElementById('nav-toggle');

@@ -63,7 +63,58 @@ function row(channel) {
       copyButton(channel.webhook_url)),
     h('td', { 'data-label': t('Active') }, active),
     h('td', {}, h('div', { class: 'row-actions' },
-      h('button', { class: 'btn btn-sm', type: 'button', onclick: () => testConnection(channel, out) }, t('Test connection'))), out));
+      h('button', { class: 'btn btn-sm', type: 'button', onclick: () => testConnection(channel, out) }, t('Test connection')),
+      h('button', {
+        class: 'btn btn-sm', type: 'button', 'aria-label': t('Edit {name}', { name: channel.name }),
+        onclick: (ev) => {
+          const tr = ev.target.closest('tr');
+          if (tr.nextElementSibling && tr.nextElementSibling.classList.contains('edit-row')) return;
+          const edit = editRow(channel, kind);
+          tr.after(edit);
+          edit.querySelector('input').focus();
+        },
+      }, t('Edit'))), out));
+}
+
+// Editing a channel: its name, and optionally a new set of credentials (rotated keys). The old
+// credentials are never shown: leaving every credential empty keeps them.
+function editRow(channel, kind) {
+  const schema = (kind && kind.credentials_schema) || { properties: {} };
+  const errors = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const form = h('form', { class: 'channel-edit', novalidate: true, 'aria-label': t('Edit {name}', { name: channel.name }) },
+    errors,
+    h('div', { class: 'form-grid' }, h('div', { class: 'field' },
+      h('label', { for: `edit-name-${channel.id}` }, t('Name shown to agents')),
+      h('input', { class: 'input', id: `edit-name-${channel.id}`, name: 'name', value: channel.name, required: true, maxlength: 200, autocomplete: 'off' }))),
+    h('fieldset', { class: 'form-grid' }, h('legend', { class: 'label' }, t('New credentials (leave empty to keep the current ones)')),
+      Object.entries(schema.properties || {}).map(([name, spec]) => {
+        const flat = spec.anyOf ? { ...spec, ...spec.anyOf.find((x) => x.type === 'string') } : spec;
+        const field = inputFor(name, { ...flat, default: undefined }, false);
+        const input = field.querySelector('input, select');
+        input.id = `edit-${channel.id}-${name}`;
+        field.querySelector('label').setAttribute('for', input.id);
+        if (input.tagName === 'SELECT') input.prepend(h('option', { value: '', selected: true }, '—'));
+        return field;
+      })),
+    h('div', { class: 'row-actions' },
+      h('button', { class: 'btn btn-primary btn-sm', type: 'submit' }, t('Save')),
+      h('button', { class: 'btn btn-sm', type: 'button', onclick: () => loadChannels() }, t('Cancel'))));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const values = formValues(form);
+    const credentials = {};
+    for (const name of Object.keys(schema.properties || {})) if (values[name]) credentials[name] = values[name];
+    const body = { name: values.name };
+    if (Object.keys(credentials).length) body.credentials = credentials;
+    try {
+      await api(`/channels/${channel.id}`, { method: 'PATCH', body });
+      toast(t('Saved.'));
+      await loadChannels();
+    } catch (err) {
+      showProblem(form, errors, err);
+    }
+  });
+  return h('tr', { class: 'edit-row' }, h('td', { colspan: 4 }, form));
 }
 
 async function loadChannels() {

@@ -44,6 +44,11 @@ export class Live {
     });
   }
 
+  // Small, best-effort messages to the server (the typing indicator); dropped while offline.
+  send(message) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
   stop() {
     this.stopped = true;
     if (this.socket) this.socket.close();

@@ -1,7 +1,7 @@
 // The composer knows its channel: what it can send, how long, and whether the platform's reply
 // window is open. When it is closed it says why (the rule) and offers what is still allowed:
 // an approved template (WhatsApp, WeChat) or the HUMAN_AGENT tag (Messenger, Instagram).
-import { api } from '../core/api.js';
+import { api, query } from '../core/api.js';
 import { clear, h, icon } from '../core/dom.js';
 import { t } from '../core/i18n.js';
 import { duration, full, span } from '../core/time.js';
@@ -15,14 +15,53 @@ function newKey() {
   return `ui-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
+// The workspace's canned responses, fetched once per page on the first "/" (admins edit them on
+// their own page; a reload picks up changes).
+let cannedCache = null;
+function cannedResponses() {
+  if (!cannedCache) cannedCache = api('/canned-responses').catch((err) => {
+    cannedCache = null;
+    throw err;
+  });
+  return cannedCache;
+}
+
+// {{contact.name}}, {{contact.first_name}}, {{contact.phone}}, {{contact.email}}, {{agent.name}},
+// {{agent.first_name}}, {{conversation.id}}. An unknown or empty variable stays visible as typed,
+// so the agent sees it needs filling before sending.
+export function fillVariables(text, conv, me) {
+  const contact = (conv && conv.contact) || {};
+  const first = (name) => (name || '').trim().split(/\s+/)[0] || '';
+  const values = {
+    'contact.name': contact.name, 'contact.first_name': first(contact.name), 'contact.phone': contact.phone,
+    'contact.email': contact.email, 'agent.name': me && me.name, 'agent.first_name': first(me && me.name),
+    'conversation.id': conv && conv.id,
+  };
+  return text.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (whole, name) => {
+    const value = values[name];
+    return value === undefined || value === null || value === '' ? whole : String(value);
+  });
+}
+
+let templatesCache = null;
+function approvedTemplates() {
+  if (!templatesCache) templatesCache = api('/templates').catch((err) => {
+    templatesCache = null;
+    throw err;
+  });
+  return templatesCache;
+}
+
 export class Composer {
-  constructor(root, { users, me, canWrite, onsent, onnote, onpolicy }) {
+  constructor(root, { users, me, canWrite, onsent, onnote, onpolicy, ontyping }) {
     this.root = root;
     this.users = users;
     this.me = me;
     this.onsent = onsent;
     this.onnote = onnote;
     this.onpolicy = onpolicy;
+    this.ontyping = ontyping || (() => {});
+    this.typingSentAt = 0;
     this.mode = 'reply';
     this.useTemplate = false;
     this.attachment = null;
@@ -56,6 +95,11 @@ export class Composer {
       this.key = null; // new words, new message
       this.updateCount();
       this.updateMentions();
+      // Teammates see "… is replying" while this agent types; at most one signal every 3 s.
+      if (el.text.value && Date.now() - this.typingSentAt > 3000 && this.conv) {
+        this.typingSentAt = Date.now();
+        this.ontyping(this.conv.id, this.mode);
+      }
     });
     el.text.addEventListener('keydown', (ev) => this.onKey(ev));
     el.text.addEventListener('blur', () => setTimeout(() => this.hideMentions(), 150));
@@ -67,6 +111,7 @@ export class Composer {
       ev.preventDefault();
       this.send();
     });
+    this.root.querySelector('[data-slot="tpl-pick"]').addEventListener('change', (ev) => this.pickTemplate(ev.target.value));
     this.templateToggle.addEventListener('click', () => {
       this.useTemplate = !this.useTemplate;
       this.update();
@@ -136,6 +181,7 @@ export class Composer {
     el.banner.hidden = !closed;
     if (closed) el.bannerDetail.textContent = ` ${this.windowExplanation(templateMode, tagAllowed)}`;
     el.template.hidden = !templateMode;
+    if (templateMode) this.loadTemplates();
     el.free.hidden = templateMode;
     el.tagOption.hidden = !tagAllowed;
     const blocked = closed && !templateMode && !(tagAllowed && el.tag.checked);
@@ -162,6 +208,53 @@ export class Composer {
     this.updateCount();
     el.send.disabled = this.sending || blocked || this.over();
     this.scheduleWindowCheck();
+  }
+
+  // The workspace's approved templates (GET /templates), offered when the window is closed:
+  // picking one fills the provider's name, the language closest to the customer's, and the
+  // parameters from the contact's data, all still editable before sending.
+  async loadTemplates() {
+    if (this.templates) return; // once per page: the list is the workspace's, not the conversation's
+    const field = this.root.querySelector('[data-slot="tpl-pick-field"]');
+    const select = this.root.querySelector('[data-slot="tpl-pick"]');
+    let all;
+    try {
+      all = await approvedTemplates();
+    } catch {
+      field.hidden = true; // typed by hand, as before
+      return;
+    }
+    if (this.templates) return;
+    this.templates = all.filter((tpl) => tpl.approval_status === 'approved');
+    field.hidden = this.templates.length === 0;
+    const chosen = select.value;
+    clear(select).append(h('option', { value: '' }, t('Choose a template…')),
+      ...this.templates.map((tpl) => h('option', { value: tpl.id }, tpl.name)));
+    select.value = chosen;
+  }
+
+  // The server renders the template as this customer would get it: their language (else the
+  // workspace's), and the parameters from their profile.
+  async pickTemplate(id) {
+    const tpl = (this.templates || []).find((x) => String(x.id) === String(id));
+    const preview = this.root.querySelector('[data-slot="tpl-preview"]');
+    preview.textContent = '';
+    if (!tpl || !this.conv) return;
+    const convId = this.conv.id;
+    let rendered;
+    try {
+      rendered = await api(`/templates/${tpl.id}/preview${query({ contact_id: this.conv.contact_id })}`);
+    } catch (err) {
+      this.showError(err);
+      return;
+    }
+    if (!this.conv || this.conv.id !== convId) return;
+    const form = this.el.template;
+    form.elements.namedItem('name').value = tpl.provider_name || tpl.name;
+    form.elements.namedItem('language').value = rendered.language;
+    form.elements.namedItem('parameters').value = (rendered.parameters || []).join('\n');
+    preview.textContent = rendered.text;
+    this.update();
   }
 
   windowExplanation(templateMode, tagAllowed) {
@@ -213,45 +306,77 @@ export class Composer {
     }
   }
 
-  // -- @mentions in notes -------------------------------------------------------------------
+  // -- suggestions: "/" canned responses (reply and note), "@" teammates (notes) ------------------
   updateMentions() {
-    if (this.mode !== 'note') return this.hideMentions();
     const before = this.el.text.value.slice(0, this.el.text.selectionStart);
+    const slash = before.match(/(?:^|\s)\/([\w-]*)$/);
+    if (slash) {
+      this.suggestCanned(slash[1]);
+      return undefined;
+    }
+    if (this.mode !== 'note') return this.hideMentions();
     const match = before.match(/(?:^|\s)@([\w.+-]*)$/);
     if (!match) return this.hideMentions();
     const q = match[1].toLowerCase();
     const people = [...this.users.values()].filter((u) => u.is_active && (
       u.name.toLowerCase().split(/\s+/).some((w) => w.startsWith(q)) || u.email.toLowerCase().startsWith(q))).slice(0, 6);
     if (!people.length) return this.hideMentions();
-    this.mentionQuery = match[1];
-    this.mentionIndex = 0;
-    this.mentionPeople = people;
-    this.renderMentions();
+    this.showSuggestions(match[1], t('Mention a teammate'), people.map((u) => ({
+      id: `mention-${u.id}`, title: u.name, sub: `@${handle(u)}`, insert: `@${handle(u)} `,
+    })));
     return undefined;
+  }
+
+  async suggestCanned(query) {
+    const typed = this.el.text.value;
+    let all;
+    try {
+      all = await cannedResponses();
+    } catch {
+      return;
+    }
+    if (this.el.text.value !== typed) return; // the agent kept typing: a newer lookup runs
+    const q = query.toLowerCase();
+    const found = all.filter((c) => c.shortcut.startsWith(q) || (q && c.text.toLowerCase().includes(q))).slice(0, 8);
+    if (!found.length) {
+      this.hideMentions();
+      return;
+    }
+    this.showSuggestions(query, t('Canned responses'), found.map((c) => ({
+      id: `canned-${c.id}`, title: `/${c.shortcut}`, sub: c.text, insert: fillVariables(c.text, this.conv, this.me),
+    })));
+  }
+
+  showSuggestions(query, label, items) {
+    this.mentionQuery = query;
+    this.mentionIndex = 0;
+    this.suggestions = items;
+    this.el.mentions.setAttribute('aria-label', label);
+    this.renderMentions();
   }
 
   renderMentions() {
     const list = clear(this.el.mentions);
-    this.mentionPeople.forEach((u, i) => {
-      const item = h('li', { role: 'option', id: `mention-${u.id}`, 'aria-selected': String(i === this.mentionIndex) },
-        h('span', {}, u.name), h('small', {}, `@${handle(u)}`));
-      item.addEventListener('mousedown', (ev) => {
+    this.suggestions.forEach((item, i) => {
+      const li = h('li', { role: 'option', id: item.id, 'aria-selected': String(i === this.mentionIndex) },
+        h('span', {}, item.title), h('small', {}, item.sub));
+      li.addEventListener('mousedown', (ev) => {
         ev.preventDefault();
-        this.insertMention(u);
+        this.insertSuggestion(item);
       });
-      list.append(item);
+      list.append(li);
     });
     list.hidden = false;
-    this.el.text.setAttribute('aria-activedescendant', `mention-${this.mentionPeople[this.mentionIndex].id}`);
+    this.el.text.setAttribute('aria-activedescendant', this.suggestions[this.mentionIndex].id);
   }
 
   mentionKeys(ev) {
     if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
-      const n = this.mentionPeople.length;
+      const n = this.suggestions.length;
       this.mentionIndex = (this.mentionIndex + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n;
       this.renderMentions();
     } else if (ev.key === 'Enter' || ev.key === 'Tab') {
-      this.insertMention(this.mentionPeople[this.mentionIndex]);
+      this.insertSuggestion(this.suggestions[this.mentionIndex]);
     } else if (ev.key === 'Escape') {
       this.hideMentions();
     } else {
@@ -261,15 +386,17 @@ export class Composer {
     return true;
   }
 
-  insertMention(user) {
+  // Replaces the typed "@name" or "/shortcut" (and its trigger character) with the suggestion.
+  insertSuggestion(item) {
     const text = this.el.text;
     const caret = text.selectionStart;
     const start = caret - this.mentionQuery.length - 1;
-    const inserted = `@${handle(user)} `;
-    text.value = text.value.slice(0, start) + inserted + text.value.slice(caret);
-    text.selectionStart = text.selectionEnd = start + inserted.length;
+    text.value = text.value.slice(0, start) + item.insert + text.value.slice(caret);
+    text.selectionStart = text.selectionEnd = start + item.insert.length;
     drafts.set(this.draftKey(), text.value);
+    this.key = null;
     this.hideMentions();
+    this.updateCount();
     text.focus();
   }
 

@@ -30,7 +30,7 @@ export class ConversationList {
     this.me = me;
     this.onopen = onopen;
     this.ontitle = ontitle || (() => {});
-    this.filters = { assignee: 'all', status: 'open', channel_id: '', label: '', q: '' };
+    this.filters = { assignee: 'all', status: 'open', channel_id: '', team_id: '', label: '', q: '' };
     this.items = []; // conversations in display order
     this.contacts = new Map(); // contact id -> {name, phone}
     this.lastDirection = new Map(); // conversation id -> 'in' | 'out', learnt from live events
@@ -54,23 +54,39 @@ export class ConversationList {
     return this.reload();
   }
 
-  async reload() {
+  // Every filter change (and each time the live feed restarts) reloads the first page. Only the
+  // latest reload may draw; a "load more" waits for it, so it never appends to a page that is
+  // about to be replaced (or asks with the cursor of a list that no longer is). `aria-busy` stays
+  // true until the list on screen is the answer to the current filters.
+  reload() {
     const generation = ++this.generation;
     this.el.setAttribute('aria-busy', 'true');
-    const page = await api(`/conversations${query({ ...this.apiFilters(), limit: PAGE })}`);
-    if (generation !== this.generation) return; // a newer filter change won the race
-    this.items = [];
-    this.absorb(page);
-    this.el.setAttribute('aria-busy', 'false');
+    this.loading = (async () => {
+      try {
+        const page = await api(`/conversations${query({ ...this.apiFilters(), limit: PAGE })}`);
+        if (generation !== this.generation) return; // a newer filter change won the race
+        this.items = [];
+        this.absorb(page);
+      } finally {
+        if (generation === this.generation) this.el.setAttribute('aria-busy', 'false');
+      }
+    })();
+    return this.loading;
   }
 
   async loadMore() {
-    if (!this.cursor) return;
-    const generation = this.generation;
     this.more.disabled = true;
     try {
-      const page = await api(`/conversations${query({ ...this.apiFilters(), limit: PAGE, cursor: this.cursor })}`);
-      if (generation === this.generation) this.absorb(page);
+      await this.loading?.catch(() => {});
+      if (!this.cursor) return;
+      const generation = this.generation;
+      this.el.setAttribute('aria-busy', 'true');
+      try {
+        const page = await api(`/conversations${query({ ...this.apiFilters(), limit: PAGE, cursor: this.cursor })}`);
+        if (generation === this.generation) this.absorb(page);
+      } finally {
+        if (generation === this.generation) this.el.setAttribute('aria-busy', 'false');
+      }
     } finally {
       this.more.disabled = false;
     }
@@ -78,12 +94,13 @@ export class ConversationList {
 
   apiFilters() {
     const f = this.filters;
-    return { assignee: f.assignee, status: f.status, channel_id: f.channel_id, label: f.label, q: f.q };
+    return { assignee: f.assignee, status: f.status, channel_id: f.channel_id, team_id: f.team_id, label: f.label, q: f.q };
   }
 
   absorb(page) {
     for (const item of page.items) {
       this.contacts.set(item.contact_id, item.contact);
+      if (item.last_message_direction) this.lastDirection.set(item.id, item.last_message_direction);
       if (!this.items.some((c) => c.id === item.id)) this.items.push(item);
     }
     this.cursor = page.next_cursor;
@@ -98,6 +115,7 @@ export class ConversationList {
     if (f.assignee === 'unassigned' && conv.assignee_id !== null) return false;
     if (f.status && conv.status !== f.status) return false;
     if (f.channel_id && String(conv.channel_id) !== String(f.channel_id)) return false;
+    if (f.team_id && String(conv.team_id) !== String(f.team_id)) return false;
     if (f.label && !(conv.labels || []).includes(f.label.toLowerCase())) return false;
     if (f.q) {
       const contact = this.contacts.get(conv.contact_id) || {};
@@ -172,10 +190,9 @@ export class ConversationList {
     if (conv.status !== 'open' || !conv.last_inbound_at) return null;
     const direction = this.lastDirection.get(conv.id);
     const inbound = Date.parse(conv.last_inbound_at);
-    // The list API does not say who wrote last: unread messages, or an inbound message that was the
-    // last activity, mean the customer is waiting for us.
-    const customerLast = direction ? direction === 'in'
-      : conv.unread_count > 0 || Date.parse(conv.last_activity_at) - inbound < 60_000;
+    // The list API and live events say who wrote last; a conversation with no messages yet falls
+    // back to its unread count.
+    const customerLast = direction ? direction === 'in' : conv.unread_count > 0;
     return customerLast ? Date.now() - inbound : null;
   }
 

@@ -4,6 +4,7 @@ import { boot } from '../core/boot.js';
 import { isTyping } from '../core/dom.js';
 import { t } from '../core/i18n.js';
 import { Live } from '../core/live.js';
+import { notify } from '../core/notify.js';
 import { toast } from '../core/toast.js';
 import { ContactPanel } from './contact.js';
 import { ConversationList } from './list.js';
@@ -11,12 +12,14 @@ import { ThreadView } from './thread.js';
 
 const channels = new Map((boot.channels || []).map((c) => [c.id, c]));
 const users = new Map((boot.users || []).map((u) => [u.id, u]));
+const teams = new Map((boot.teams || []).map((team) => [team.id, team]));
 const me = boot.me;
 const inbox = document.getElementById('inbox');
 const search = document.getElementById('search');
 const statusFilter = document.getElementById('filter-status');
 const channelFilter = document.getElementById('filter-channel');
 const labelFilter = document.getElementById('filter-label');
+const teamFilter = document.getElementById('filter-team'); // only when the workspace has teams
 const tabs = document.querySelectorAll('#assignee-tabs [data-assignee]');
 const liveState = document.getElementById('live-state');
 const baseTitle = document.title;
@@ -39,10 +42,11 @@ const contactPanel = new ContactPanel({
 
 const thread = new ThreadView({
   pane: document.getElementById('thread-pane'), placeholder: document.getElementById('thread-empty'),
-  template: document.getElementById('tpl-thread'), channels, users, me, canWrite: boot.can_write,
+  template: document.getElementById('tpl-thread'), channels, users, teams, me, canWrite: boot.can_write,
   onchange: (conv) => list.upsert(conv),
   onback: () => closeConversation({ push: true }),
   oncontact: () => toggleContact(),
+  ontyping: (conversationId, mode) => live.send({ type: 'typing', conversation_id: conversationId, mode }),
 });
 
 // -- URL <-> state ---------------------------------------------------------------------------
@@ -52,6 +56,7 @@ function filtersFromUrl() {
     assignee: ['mine', 'unassigned', 'all'].includes(params.get('assignee')) ? params.get('assignee') : 'all',
     status: params.has('status') ? params.get('status') : 'open',
     channel_id: params.get('channel') || '',
+    team_id: params.get('team') || '',
     label: params.get('label') || '',
     q: params.get('q') || '',
   };
@@ -63,6 +68,7 @@ function urlFor(id) {
   if (f.assignee !== 'all') params.set('assignee', f.assignee);
   if (f.status !== 'open') params.set('status', f.status);
   if (f.channel_id) params.set('channel', f.channel_id);
+  if (f.team_id) params.set('team', f.team_id);
   if (f.label) params.set('label', f.label);
   if (f.q) params.set('q', f.q);
   const qs = params.toString();
@@ -73,13 +79,22 @@ function showFilters(f) {
   for (const tab of tabs) tab.setAttribute('aria-pressed', String(tab.dataset.assignee === f.assignee));
   statusFilter.value = f.status;
   channelFilter.value = f.channel_id;
+  if (teamFilter) teamFilter.value = f.team_id;
   labelFilter.value = f.label;
   search.value = f.q;
 }
 
 // The inputs already show what the agent typed: only the tabs and the URL follow. (Writing the
 // inputs back after the fetch would wipe what was typed meanwhile.)
+let searchTimer = null;
 function applyFilters(change) {
+  // A search still being typed (debounced) goes along with any other filter change, so the two
+  // never land as separate reloads.
+  if (searchTimer !== null) {
+    clearTimeout(searchTimer);
+    searchTimer = null;
+    change = { q: search.value.trim(), ...change };
+  }
   const loading = list.setFilters(change);
   for (const tab of tabs) tab.setAttribute('aria-pressed', String(tab.dataset.assignee === list.filters.assignee));
   history.replaceState(history.state, '', urlFor(list.selected));
@@ -131,19 +146,23 @@ window.addEventListener('popstate', () => {
 for (const tab of tabs) tab.addEventListener('click', () => applyFilters({ assignee: tab.dataset.assignee }));
 statusFilter.addEventListener('change', () => applyFilters({ status: statusFilter.value }));
 channelFilter.addEventListener('change', () => applyFilters({ channel_id: channelFilter.value }));
+teamFilter?.addEventListener('change', () => applyFilters({ team_id: teamFilter.value }));
 const applyLabel = () => applyFilters({ label: labelFilter.value.trim().toLowerCase() });
 labelFilter.addEventListener('change', applyLabel);
 labelFilter.addEventListener('keydown', (ev) => {
   if (ev.key === 'Enter') applyLabel();
 });
-let searchTimer = null;
 search.addEventListener('input', () => {
   clearTimeout(searchTimer);
-  searchTimer = setTimeout(() => applyFilters({ q: search.value.trim() }), 250);
+  // What is listed no longer answers what is typed: say so until the debounced reload lands.
+  document.getElementById('conv-list').setAttribute('aria-busy', 'true');
+  searchTimer = setTimeout(() => {
+    searchTimer = null;
+    applyFilters({ q: search.value.trim() });
+  }, 250);
 });
 document.getElementById('search-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  clearTimeout(searchTimer);
   applyFilters({ q: search.value.trim() });
 });
 
@@ -163,11 +182,19 @@ function onEvent(event) {
       break;
     case 'conversation.created':
     case 'conversation.updated':
+      if (event.type === 'conversation.created') {
+        const channel = channels.get(data.channel_id);
+        const body = [data.last_message_preview, channel && t('On {channel}', { channel: channel.name })].filter(Boolean).join(' · ');
+        notify(t('New conversation'), body, `/ui/conversations/${data.id}`);
+      }
       list.upsert(data);
       thread.updateConversation(data);
       if (data.change === 'assignment' && data.assignee_id === me.id && data.by_user_id !== me.id) {
         toast(t('A conversation was assigned to you.'), { link: { href: `/ui/conversations/${data.id}`, text: t('Show') } });
       }
+      break;
+    case 'typing':
+      thread.showTyping(data);
       break;
     case 'note.created':
       thread.addNote(data);
@@ -175,6 +202,7 @@ function onEvent(event) {
     case 'user.mentioned':
       if (data.user_id === me.id && data.by_user_id !== me.id) {
         const who = (users.get(data.by_user_id) || {}).name || t('Someone');
+        notify(t('{name} mentioned you in a note.', { name: who }), '', `/ui/conversations/${data.conversation_id}`);
         toast(t('{name} mentioned you in a note.', { name: who }),
           { link: { href: `/ui/conversations/${data.conversation_id}`, text: t('Show') } });
       }

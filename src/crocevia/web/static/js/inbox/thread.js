@@ -20,13 +20,23 @@ function tomorrowAtNine() {
   return d;
 }
 
+// Whether the workspace has a bot (any flow): only then can a conversation be handed back to it.
+let botCheck = null;
+function hasBot() {
+  if (!botCheck) botCheck = api('/bot/flows').then((flows) => flows.length > 0).catch(() => false);
+  return botCheck;
+}
+
 export class ThreadView {
-  constructor({ pane, placeholder, template, channels, users, me, canWrite, onchange, onback, oncontact }) {
+  constructor({ pane, placeholder, template, channels, users, teams, me, canWrite, onchange, onback, oncontact, ontyping }) {
     this.pane = pane;
     this.placeholder = placeholder;
     this.template = template;
     this.channels = channels;
     this.users = users;
+    this.teams = teams || new Map();
+    this.ontyping = ontyping || (() => {});
+    this.typers = new Map(); // user id -> {mode, until} for the open conversation
     this.me = me;
     this.canWrite = canWrite;
     this.onchange = onchange;
@@ -50,6 +60,7 @@ export class ThreadView {
 
   async open(id) {
     const generation = ++this.generation;
+    this.typers.clear();
     // Live events for this conversation that arrive while it loads are replayed once it is shown:
     // the fetched history may predate them.
     this.loading = { id, events: [] };
@@ -130,15 +141,23 @@ export class ThreadView {
     clear(this.pane).append(root);
     const slot = (name) => this.pane.querySelector(`[data-slot="${name}"]`);
     this.el = {
-      badge: slot('badge'), name: slot('name'), sub: slot('sub'), assignee: slot('assignee'), status: slot('status'),
+      badge: slot('badge'), name: slot('name'), sub: slot('sub'), assignee: slot('assignee'), team: slot('team'), typing: slot('typing'), status: slot('status'),
       labels: slot('labels'), labelInput: slot('label-input'), messages: slot('messages'),
       resolve: this.pane.querySelector('[data-action="resolve"]'), contact: this.pane.querySelector('[data-action="contact"]'),
     };
     this.pane.querySelector('[data-action="back"]').addEventListener('click', () => this.onback());
     this.el.contact.addEventListener('click', () => this.oncontact());
     this.el.resolve.addEventListener('click', () => this.toggleResolve());
+    this.el.bot = this.pane.querySelector('[data-action="bot"]');
+    this.el.bot.addEventListener('click', () => this.handBackToBot());
+    if (this.canWrite) {
+      hasBot().then((yes) => {
+        if (this.el && this.el.bot) this.el.bot.hidden = !yes;
+      });
+    }
     this.el.status.addEventListener('change', () => this.changeStatus(this.el.status.value));
     this.el.assignee.addEventListener('change', () => this.assign(this.el.assignee.value));
+    this.el.team.addEventListener('change', () => this.assignTeam(this.el.team.value));
     this.el.labelInput.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter') {
         ev.preventDefault();
@@ -147,7 +166,7 @@ export class ThreadView {
         this.el.labelInput.value = '';
       }
     });
-    for (const control of [this.el.assignee, this.el.status, this.el.resolve, this.el.labelInput]) {
+    for (const control of [this.el.assignee, this.el.team, this.el.status, this.el.resolve, this.el.labelInput]) {
       control.disabled = !this.canWrite;
     }
     this.composer = new Composer(slot('composer'), {
@@ -155,6 +174,7 @@ export class ThreadView {
       onsent: (message) => this.addMessage(message),
       onnote: (note) => this.addNote(note),
       onpolicy: () => this.refreshWindow(),
+      ontyping: (conversationId, mode) => this.ontyping(conversationId, mode),
     });
   }
 
@@ -171,6 +191,17 @@ export class ThreadView {
     this.el.status.value = conv.status;
     this.el.status.setAttribute('aria-label', t('Status: {status}', { status: statusName(conv.status) }));
     this.renderAssignees();
+    this.renderTeam();
+  }
+
+  // Teams exist only in some workspaces: the select shows when there is one to pick.
+  renderTeam() {
+    const select = this.el.team;
+    select.hidden = this.teams.size === 0;
+    if (select.hidden) return;
+    clear(select).append(h('option', { value: '', disabled: true }, t('No team')));
+    for (const team of this.teams.values()) select.append(h('option', { value: team.id }, t('Team: {name}', { name: team.name })));
+    select.value = this.conv.team_id ? String(this.conv.team_id) : '';
   }
 
   async renderAssignees() {
@@ -263,6 +294,7 @@ export class ThreadView {
   addMessage(message) {
     if (this.deferred('addMessage', message.conversation_id, message)) return;
     if (!this.conv || message.conversation_id !== this.conv.id) return;
+    if (message.author_user_id && this.typers.delete(message.author_user_id)) this.renderTyping();
     const index = this.messages.findIndex((m) => m.id === message.id);
     if (index >= 0) {
       // The live event and our own POST's answer race; keep whichever status is further along.
@@ -315,6 +347,7 @@ export class ThreadView {
   addNote(note) {
     if (this.deferred('addNote', note.conversation_id, note)) return;
     if (!this.conv || note.conversation_id !== this.conv.id) return;
+    if (note.author_user_id && this.typers.delete(note.author_user_id)) this.renderTyping();
     if (this.notes.some((n) => n.id === note.id)) return;
     this.notes.push(note);
     this.renderTimeline({ toBottom: note.author_user_id === this.me.id });
@@ -373,6 +406,49 @@ export class ThreadView {
 
   assign(value) {
     return this.act('assign', { assignee_id: value ? Number(value) : null });
+  }
+
+  // Another agent types in this conversation: "Anna is replying…" above the composer, until they
+  // stop (signals come every 3 s while typing; 6 s of silence clears it) or their message lands.
+  showTyping({ conversation_id: conversationId, user_id: userId, mode }) {
+    if (!this.conv || conversationId !== this.conv.id || userId === this.me.id || !this.el) return;
+    this.typers.set(userId, { mode, until: Date.now() + 6000 });
+    this.renderTyping();
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.renderTyping(), 6100);
+  }
+
+  renderTyping() {
+    const box = this.el && this.el.typing;
+    if (!box) return;
+    const now = Date.now();
+    for (const [id, typer] of this.typers) if (typer.until <= now) this.typers.delete(id);
+    const parts = [...this.typers].map(([id, typer]) => {
+      const name = (this.users.get(id) || {}).name || t('Someone');
+      return typer.mode === 'note' ? t('{name} is writing a note…', { name }) : t('{name} is replying…', { name });
+    });
+    box.textContent = parts.join(' ');
+    box.hidden = parts.length === 0;
+  }
+
+  // The bot takes the conversation again (its flows answer the next message); it leaves the agent.
+  async handBackToBot() {
+    if (!this.conv) return;
+    try {
+      await api(`/conversations/${this.conv.id}/bot`, { method: 'PUT', body: { active: true } });
+      const conv = await api(`/conversations/${this.conv.id}`);
+      this.updateConversation(conv);
+      this.onchange(conv);
+      toast(t('Handed back to the bot.'));
+    } catch (err) {
+      toast(err.message, { error: true });
+    }
+  }
+
+  // Keeps the assignee: a team is handed the conversation alongside (or instead of) a person.
+  assignTeam(value) {
+    if (!value) return null;
+    return this.act('assign', { assignee_id: this.conv.assignee_id, team_id: Number(value) });
   }
 
   setLabels(labels) {

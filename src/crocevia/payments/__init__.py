@@ -1,0 +1,1 @@
+"""Payment providers behind one small interface; Stripe Checkout first, with a local emulator."""

@@ -1,0 +1,222 @@
+"""Message templates: variables, per-language variants, buttons, WhatsApp category and approval.
+
+Media in templates is not supported yet (a campaign sends text and buttons).
+
+Rendering is deliberately not a template engine: ``{{ first_name }}`` or ``{{ first_name | amico }}``
+(a default) is replaced from a fixed whitelist of contact fields and ``attributes.<key>``. No
+expression, attribute access or code runs, so a template can never read what it should not.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crocevia.errors import Conflict, NotFound, ValidationFailed
+from crocevia.runtime import Runtime
+from crocevia.services.accounts import audit
+from crocevia.services.actor import Actor
+from crocevia.services.contacts import get_contact_in
+from crocevia.storage.tables import Campaign, Contact, MessageTemplate, Workspace
+
+CATEGORIES = ("marketing", "utility", "authentication")
+APPROVALS = ("draft", "pending", "approved", "rejected")
+FIELDS = ("name", "first_name", "country", "language")
+VAR = re.compile(r"{{\s*([a-zA-Z_][\w.]*)\s*(?:\|\s*([^}]*?)\s*)?}}")
+MAX_BUTTONS = 3
+
+
+def variables(text: str) -> list[str]:
+    return [m.group(1) for m in VAR.finditer(text)]
+
+
+def _check_var(name: str, field: str) -> None:
+    if name in FIELDS:
+        return
+    if name.startswith("attributes.") and re.fullmatch(r"attributes\.\w+", name):
+        return
+    raise ValidationFailed(f"unknown variable {{{{{name}}}}}: use {', '.join(FIELDS)} or attributes.<key>",
+                           field=field)
+
+
+def _clean_variants(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not raw:
+        raise ValidationFailed("variants must map a language code to {text, buttons}", field="variants")
+    out: dict[str, Any] = {}
+    for lang, variant in raw.items():
+        where = f"variants.{lang}"
+        try:
+            Locale.parse(str(lang).replace("-", "_"))
+        except (ValueError, UnknownLocaleError) as exc:
+            raise ValidationFailed("a variant key must be a language code, e.g. it or en", field=where) from exc
+        if not isinstance(variant, dict):
+            raise ValidationFailed("a variant is an object {text, buttons}", field=where)
+        text = str(variant.get("text") or "").strip()
+        if not text or len(text) > 4096:
+            raise ValidationFailed("a variant needs a text (at most 4096 characters)", field=f"{where}.text")
+        for name in variables(text):
+            _check_var(name, f"{where}.text")
+        buttons = variant.get("buttons") or []
+        if not isinstance(buttons, list) or len(buttons) > MAX_BUTTONS:
+            raise ValidationFailed(f"at most {MAX_BUTTONS} buttons", field=f"{where}.buttons")
+        clean_buttons = []
+        for i, b in enumerate(buttons):
+            title = str(b.get("title", "")).strip() if isinstance(b, dict) else ""
+            if not title or len(title) > 20:
+                raise ValidationFailed("a button needs a title of at most 20 characters",
+                                       field=f"{where}.buttons[{i}].title")
+            clean_buttons.append({"id": str(b.get("id") or f"b{i + 1}"), "title": title})
+        entry: dict[str, Any] = {"text": text}
+        if clean_buttons:
+            entry["buttons"] = clean_buttons
+        unknown = set(variant) - {"text", "buttons"}
+        if unknown:
+            raise ValidationFailed(f"unknown variant field {sorted(unknown)[0]!r}: text, buttons",
+                                   field=f"{where}.{sorted(unknown)[0]}")
+        out[str(lang).lower()] = entry
+    return out
+
+
+def _values(contact: Contact | None) -> dict[str, str]:
+    if contact is None:
+        return {}
+    name = (contact.name or "").strip()
+    vals = {"name": name, "first_name": name.split(" ")[0] if name else "", "country": contact.country or "",
+            "language": contact.language or ""}
+    for k, v in (contact.attributes or {}).items():
+        if isinstance(v, str | int | float | bool):
+            vals[f"attributes.{k}"] = str(v)
+    return vals
+
+
+def render_text(text: str, contact: Contact | None) -> tuple[str, list[str]]:
+    """The text with variables filled in, and the values in order (a WhatsApp template's parameters)."""
+    vals = _values(contact)
+    params: list[str] = []
+
+    def one(m: re.Match[str]) -> str:
+        value = vals.get(m.group(1)) or (m.group(2) or "")
+        params.append(value)
+        return value
+
+    return VAR.sub(one, text), params
+
+
+def pick_variant(tpl: MessageTemplate, language: str | None, workspace_language: str) -> tuple[str, dict[str, Any]]:
+    """The contact's language, else the workspace's, else the first variant."""
+    variants = tpl.variants or {}
+    for lang in (language or "", (language or "").split("-")[0], workspace_language):
+        if lang and lang.lower() in variants:
+            return lang.lower(), variants[lang.lower()]
+    first = next(iter(variants))
+    return first, variants[first]
+
+
+def render(s: Session, tpl: MessageTemplate, contact: Contact | None) -> dict[str, Any]:
+    ws = s.get(Workspace, tpl.workspace_id)
+    lang, variant = pick_variant(tpl, contact.language if contact else None, ws.language if ws else "it")
+    text, params = render_text(variant["text"], contact)
+    return {"language": lang, "text": text, "parameters": params, "buttons": variant.get("buttons", [])}
+
+
+def template_dict(t: MessageTemplate) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "category": t.category, "approval_status": t.approval_status,
+            "provider_name": t.provider_name, "variants": t.variants, "created_at": t.created_at.isoformat(),
+            "updated_at": t.updated_at.isoformat()}
+
+
+def _apply(t: MessageTemplate, fields: dict[str, Any]) -> None:
+    if "name" in fields:
+        name = str(fields["name"] or "").strip()
+        if not name or len(name) > 200:
+            raise ValidationFailed("a template needs a name (at most 200 characters)", field="name")
+        t.name = name
+    if "category" in fields:
+        if fields["category"] not in CATEGORIES:
+            raise ValidationFailed(f"category must be one of {', '.join(CATEGORIES)}", field="category")
+        t.category = fields["category"]
+    if "approval_status" in fields:
+        if fields["approval_status"] not in APPROVALS:
+            raise ValidationFailed(f"approval_status must be one of {', '.join(APPROVALS)}",
+                                   field="approval_status")
+        t.approval_status = fields["approval_status"]
+    if "provider_name" in fields:
+        pname = fields["provider_name"]
+        if pname is not None and not re.fullmatch(r"[a-z0-9_]{1,200}", str(pname)):
+            raise ValidationFailed("provider_name: lower-case letters, digits and _ (as WhatsApp requires)",
+                                   field="provider_name")
+        t.provider_name = pname
+    if "variants" in fields:
+        t.variants = _clean_variants(fields["variants"])
+
+
+def _unique(s: Session, t: MessageTemplate) -> None:
+    other = s.scalar(select(MessageTemplate.id).where(MessageTemplate.workspace_id == t.workspace_id,
+                                                      MessageTemplate.name == t.name))
+    if other is not None and other != t.id:
+        raise Conflict("a template with this name exists", field="name")
+
+
+def create_template(rt: Runtime, actor: Actor, fields: dict[str, Any]) -> MessageTemplate:
+    actor.require_write()
+    if "variants" not in fields:
+        raise ValidationFailed("variants are required", field="variants")
+    now = rt.clock.now()
+    t = MessageTemplate(workspace_id=actor.workspace_id, name="", category="marketing", approval_status="draft",
+                        created_at=now, updated_at=now)
+    _apply(t, {"name": fields.get("name", ""), **fields})
+    with rt.db.transaction() as s:
+        _unique(s, t)
+        s.add(t)
+        s.flush()
+        return t
+
+
+def get_template_in(s: Session, actor: Actor, template_id: int, *, field: str | None = None) -> MessageTemplate:
+    t = s.get(MessageTemplate, template_id)
+    if t is None or t.workspace_id != actor.workspace_id:
+        raise NotFound("template not found", field=field)
+    return t
+
+
+def get_template(rt: Runtime, actor: Actor, template_id: int) -> MessageTemplate:
+    with rt.db.read() as s:
+        return get_template_in(s, actor, template_id)
+
+
+def list_templates(rt: Runtime, actor: Actor) -> list[MessageTemplate]:
+    with rt.db.read() as s:
+        return list(s.scalars(select(MessageTemplate).where(MessageTemplate.workspace_id == actor.workspace_id)
+                              .order_by(MessageTemplate.name)))
+
+
+def update_template(rt: Runtime, actor: Actor, template_id: int, fields: dict[str, Any]) -> MessageTemplate:
+    actor.require_write()
+    with rt.db.transaction() as s:
+        t = get_template_in(s, actor, template_id)
+        _apply(t, fields)
+        _unique(s, t)
+        t.updated_at = rt.clock.now()
+        return t
+
+
+def delete_template(rt: Runtime, actor: Actor, template_id: int) -> None:
+    actor.require_write()
+    with rt.db.transaction() as s:
+        t = get_template_in(s, actor, template_id)
+        if s.scalar(select(Campaign.id).where(Campaign.template_id == t.id).limit(1)) is not None:
+            raise Conflict("a campaign uses this template", field="template_id")
+        s.delete(t)
+        audit(s, actor, "template.delete", f"template:{template_id}")
+
+
+def preview_template(rt: Runtime, actor: Actor, template_id: int, contact_id: int | None) -> dict[str, Any]:
+    """The template as this (real) contact would receive it."""
+    with rt.db.read() as s:
+        t = get_template_in(s, actor, template_id)
+        contact = get_contact_in(s, actor, contact_id, field="contact_id") if contact_id else None
+        return render(s, t, contact)

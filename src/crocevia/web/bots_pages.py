@@ -1,0 +1,56 @@
+"""/ui/bots (admins): the bot flows (YAML, enable/disable), today's bookings per resource and the
+orders with their status. Read on the server; the enable/disable switch goes through the REST API."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from fastapi import APIRouter, Request, Response
+
+from crocevia.api.deps import get_runtime
+from crocevia.services import bookings, catalog, flows
+from crocevia.web.render import render
+from crocevia.web.session import to_login, viewer
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/ui/bots")
+def bots_page(request: Request) -> Response:
+    v = viewer(request)
+    if v is None:
+        return to_login(request)
+    if not v.is_admin:
+        return render(request, "forbidden.html", lang=v.lang, status_code=403, boot=v.boot(), viewer=v,
+                      user=v.who.user, section="bots")
+    rt = get_runtime(request)
+    actor = v.who.actor
+    now = rt.clock.now()
+    flow_rows = [{"id": f.id, "name": f.name, "version": f.version, "is_active": f.is_active,
+                  "yaml": yaml.safe_dump(f.definition, allow_unicode=True, sort_keys=False)}
+                 for f in flows.list_flows(rt, actor)]
+    resources = bookings.list_resources(rt, actor)
+    today: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for b in bookings.list_bookings(rt, actor):
+        res = next((r for r in resources if r.id == b.resource_id), None)
+        if res is None:
+            continue
+        tz = ZoneInfo(res.timezone)
+        local = b.starts_at.astimezone(tz)
+        if local.date() == now.astimezone(tz).date():
+            today[res.id].append({"time": local.strftime("%H:%M"), "name": b.name, "party": b.party_size,
+                                  "status": b.status})
+    per_resource: list[dict[str, Any]] = [{"name": r.name, "bookings": sorted(today[r.id], key=_by_time)}
+                                          for r in resources]
+    orders = [{"id": o.id, "status": o.status, "total": catalog.format_money(o.total_minor, o.currency),
+               "lines": ", ".join(f"{i.get('quantity', 1)}× {i.get('name', '')}" for i in o.items or []),
+               "created": o.created_at} for o in catalog.list_orders(rt, actor)[:200]]
+    return render(request, "bots.html", lang=v.lang, boot=v.boot(), viewer=v, user=v.who.user, section="bots",
+                  flows=flow_rows, resources=per_resource, orders=orders)
+
+
+def _by_time(row: dict[str, Any]) -> str:
+    return str(row["time"])
