@@ -13,7 +13,7 @@ import pytest
 from tests.browser_support import browser_fixture
 from tests.conftest import Hub, Workspace, api_token, new_workspace
 from tests.core.test_pipeline import connect_sandbox, post_inbound, text_event, wait_for
-from tests.web.ui import PASSWORD, assert_not_reloaded, expect, mark_page, sign_in
+from tests.web.ui import PASSWORD, assert_not_reloaded, expect, mark_page, owner_and_teammate, sign_in
 
 from crocevia.channels.meta.signature import SIGNATURE_HEADER, sign
 from crocevia.channels.whatsapp import testkit as whatsapp_kit
@@ -214,16 +214,9 @@ def test_keyboard_shortcuts_move_reply_and_resolve(browser: Any, hub: Hub, emu: 
 def test_a_private_note_mentions_a_teammate_who_is_told_live(
     browser: Any, hub: Hub, emu: httpx.Client, emulator: Any
 ) -> None:
-    w = new_workspace(hub.rt)
-    channel = connect_sandbox(hub, w, emu, emulator.url)
-    domain = w.owner_email.split("@")[1]
-    bruno = accounts.create_user(hub.rt, w.owner, email=f"bruno@{domain}", name="Bruno Bianchi", role=Role.AGENT,
-                                 password=PASSWORD)
-    channels.set_members(hub.rt, w.owner, channel.id, [bruno.id])
-    post_inbound(hub, channel, [text_event("ui-n-1", "Vorrei un rimborso")])
-    conv_id = hub.client(api_token(hub.rt, w.owner)).get("/api/v1/conversations").json()["items"][0]["id"]
+    w, conv_id, bruno_email, bruno_id = owner_and_teammate(hub, emu, emulator.url, "ui-n-1", "Vorrei un rimborso")
 
-    bruno_page = sign_in(browser, hub, f"bruno@{domain}")
+    bruno_page = sign_in(browser, hub, bruno_email)
     owner_page = sign_in(browser, hub, w.owner_email, w.password)
     owner_page.goto(f"{hub.url}/ui/conversations/{conv_id}")
     owner_page.get_by_role("tab", name="Private note").click()
@@ -241,7 +234,7 @@ def test_a_private_note_mentions_a_teammate_who_is_told_live(
     expect()(shown.locator(".mention")).to_have_text("@bruno")
 
     notes = hub.client(api_token(hub.rt, w.owner)).get(f"/api/v1/conversations/{conv_id}/notes").json()
-    assert notes[0]["mentions"] == [bruno.id]
+    assert notes[0]["mentions"] == [bruno_id]
     expect()(bruno_page.locator("#toasts")).to_contain_text("mentioned you in a note")
     owner_page.context.close()
     bruno_page.context.close()

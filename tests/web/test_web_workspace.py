@@ -12,10 +12,10 @@ import pytest
 from tests.browser_support import browser_fixture
 from tests.conftest import Hub, api_token, new_workspace
 from tests.core.test_pipeline import connect_sandbox, post_inbound, text_event, wait_for
-from tests.web.ui import PASSWORD, expect, list_settled, sign_in
+from tests.web.ui import PASSWORD, expect, list_settled, owner_and_teammate, sign_in
 
 from crocevia.domain.enums import Role
-from crocevia.services import accounts, channels
+from crocevia.services import accounts
 
 pytestmark = pytest.mark.browser
 browser = browser_fixture()
@@ -223,17 +223,10 @@ def test_a_new_conversation_notifies_the_agent_who_turned_notifications_on(
 def test_an_agent_sees_a_teammate_replying_in_the_same_conversation(
     browser: Any, hub: Hub, emu: httpx.Client, emulator: Any
 ) -> None:
-    w = new_workspace(hub.rt)
-    channel = connect_sandbox(hub, w, emu, emulator.url)
-    domain = w.owner_email.split("@")[1]
-    bruno = accounts.create_user(hub.rt, w.owner, email=f"bruno@{domain}", name="Bruno Bianchi", role=Role.AGENT,
-                                 password=PASSWORD)
-    channels.set_members(hub.rt, w.owner, channel.id, [bruno.id])
-    post_inbound(hub, channel, [text_event("ui-ty-1", "C'è qualcuno?")])
-    conv_id = hub.client(api_token(hub.rt, w.owner)).get("/api/v1/conversations").json()["items"][0]["id"]
+    w, conv_id, bruno_email, _ = owner_and_teammate(hub, emu, emulator.url, "ui-ty-1", "C'è qualcuno?")
 
     owner_page = sign_in(browser, hub, w.owner_email, w.password)
-    bruno_page = sign_in(browser, hub, f"bruno@{domain}")
+    bruno_page = sign_in(browser, hub, bruno_email)
     owner_page.goto(f"{hub.url}/ui/conversations/{conv_id}")
     bruno_page.goto(f"{hub.url}/ui/conversations/{conv_id}")
     expect()(owner_page.locator("#live-state")).to_have_attribute("data-state", "live")

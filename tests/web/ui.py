@@ -47,3 +47,24 @@ def list_settled(page: Any) -> None:
     Filters reload the list asynchronously; asserting on rows before this can see the previous
     answer (or a page that is about to be replaced) on a slow machine."""
     expect()(page.locator("#conv-list")).to_have_attribute("aria-busy", "false")
+
+
+def owner_and_teammate(hub: Hub, emu: Any, emulator_url: str, event_id: str,
+                       text: str) -> tuple[Any, int, str, int]:
+    """A workspace whose sandbox inbox has agent Bruno Bianchi as a member, and a customer's
+    conversation in it: (workspace, conversation id, Bruno's e-mail, Bruno's user id)."""
+    from tests.conftest import api_token, new_workspace
+    from tests.core.test_pipeline import connect_sandbox, post_inbound, text_event
+
+    from crocevia.domain.enums import Role
+    from crocevia.services import accounts, channels
+
+    w = new_workspace(hub.rt)
+    channel = connect_sandbox(hub, w, emu, emulator_url)
+    bruno_email = f"bruno@{w.owner_email.split('@')[1]}"
+    bruno = accounts.create_user(hub.rt, w.owner, email=bruno_email, name="Bruno Bianchi", role=Role.AGENT,
+                                 password=PASSWORD)
+    channels.set_members(hub.rt, w.owner, channel.id, [bruno.id])
+    post_inbound(hub, channel, [text_event(event_id, text)])
+    conv_id = hub.client(api_token(hub.rt, w.owner)).get("/api/v1/conversations").json()["items"][0]["id"]
+    return w, int(conv_id), bruno_email, bruno.id
