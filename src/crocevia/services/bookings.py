@@ -20,10 +20,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from crocevia.errors import Conflict, NotFound, ValidationFailed
+from crocevia.errors import Conflict, ValidationFailed
 from crocevia.runtime import Runtime
 from crocevia.services.actor import Actor
 from crocevia.services.booking_notices import schedule_in as schedule_notices_in
+from crocevia.services.scoped import get_in_workspace
 from crocevia.storage.tables import Booking, BookingResource, BookingSlot
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -79,10 +80,7 @@ def create_resource(rt: Runtime, actor: Actor, *, name: str, capacity: int, slot
 
 
 def get_resource_in(s: Session, actor: Actor, resource_id: int) -> BookingResource:
-    res = s.get(BookingResource, resource_id)
-    if res is None or res.workspace_id != actor.workspace_id:
-        raise NotFound("resource not found")
-    return res
+    return get_in_workspace(s, BookingResource, resource_id, actor, "resource not found")
 
 
 def resource_named_in(s: Session, workspace_id: int, name: str) -> BookingResource | None:
@@ -218,10 +216,7 @@ def cancel_in(s: Session, rt: Runtime, booking: Booking) -> bool:
 
 
 def get_booking_in(s: Session, actor: Actor, booking_id: int) -> Booking:
-    b = s.get(Booking, booking_id)
-    if b is None or b.workspace_id != actor.workspace_id:
-        raise NotFound("booking not found")
-    return b
+    return get_in_workspace(s, Booking, booking_id, actor, "booking not found")
 
 
 def cancel(rt: Runtime, actor: Actor, booking_id: int) -> Booking:

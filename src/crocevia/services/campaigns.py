@@ -35,6 +35,7 @@ from crocevia.runtime import Runtime
 from crocevia.services.actor import Actor
 from crocevia.services.campaign_bulk import BulkWriter
 from crocevia.services.events import emit
+from crocevia.services.scoped import get_in_workspace
 from crocevia.services.segments import get_segment_in, iter_members, parse_filter
 from crocevia.services.templates import get_template_in, render
 from crocevia.storage.tables import (
@@ -163,10 +164,7 @@ def create_campaign(rt: Runtime, actor: Actor, fields: dict[str, Any]) -> Campai
 
 
 def get_campaign_in(s: Session, actor: Actor, campaign_id: int) -> Campaign:
-    c = s.get(Campaign, campaign_id)
-    if c is None or c.workspace_id != actor.workspace_id:
-        raise NotFound("campaign not found")
-    return c
+    return get_in_workspace(s, Campaign, campaign_id, actor, "campaign not found")
 
 
 def get_campaign(rt: Runtime, actor: Actor, campaign_id: int) -> Campaign:

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crocevia.clock import utcnow
-from crocevia.errors import Conflict, NotFound, ValidationFailed
+from crocevia.errors import Conflict, ValidationFailed
 from crocevia.runtime import Runtime
 from crocevia.services.accounts import audit
 from crocevia.services.actor import Actor
+from crocevia.services.scoped import get_in_workspace
 from crocevia.storage.tables import CannedResponse
 
 SHORTCUT_RE = re.compile(r"^[\w\-]{1,40}$", re.UNICODE)
@@ -37,10 +38,7 @@ def _clean(shortcut: str, text: str) -> tuple[str, str]:
 
 
 def _get_in(s: Session, actor: Actor, canned_id: int) -> CannedResponse:
-    row = s.get(CannedResponse, canned_id)
-    if row is None or row.workspace_id != actor.workspace_id:
-        raise NotFound("no such canned response", field="canned_response_id")
-    return row
+    return get_in_workspace(s, CannedResponse, canned_id, actor, "no such canned response", field="canned_response_id")
 
 
 def _taken(s: Session, actor: Actor, shortcut: str, but: int | None = None) -> bool:

@@ -10,10 +10,11 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from crocevia.errors import Conflict, NotFound, ValidationFailed
+from crocevia.errors import Conflict, ValidationFailed
 from crocevia.jobs.tasks import enqueue_in as enqueue_task
 from crocevia.runtime import Runtime
 from crocevia.services.actor import Actor
+from crocevia.services.scoped import get_in_workspace
 from crocevia.storage.tables import Conversation, Order, Product
 
 PAYMENT_LINK_TASK = "payments.link"
@@ -118,10 +119,7 @@ class OutOfStock(Conflict):
 
 
 def get_order_in(s: Session, actor: Actor, order_id: int) -> Order:
-    o = s.get(Order, order_id)
-    if o is None or o.workspace_id != actor.workspace_id:
-        raise NotFound("order not found")
-    return o
+    return get_in_workspace(s, Order, order_id, actor, "order not found")
 
 
 def get_order(rt: Runtime, actor: Actor, order_id: int) -> Order:

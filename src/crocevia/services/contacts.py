@@ -20,6 +20,7 @@ from crocevia.runtime import Runtime
 from crocevia.services.accounts import EMAIL_RE, audit
 from crocevia.services.actor import Actor
 from crocevia.services.events import emit
+from crocevia.services.scoped import get_in_workspace
 from crocevia.storage.tables import (
     Channel,
     ConsentEvent,
@@ -119,10 +120,7 @@ def create_contact(rt: Runtime, actor: Actor, fields: dict[str, Any]) -> Contact
 
 
 def get_contact_in(s: Session, actor: Actor, contact_id: int, *, field: str | None = None) -> Contact:
-    contact = s.get(Contact, contact_id)
-    if contact is None or contact.workspace_id != actor.workspace_id:
-        raise NotFound("contact not found", field=field)
-    return contact
+    return get_in_workspace(s, Contact, contact_id, actor, "contact not found", field=field)
 
 
 def get_contact(rt: Runtime, actor: Actor, contact_id: int) -> Contact:

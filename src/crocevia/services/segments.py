@@ -21,6 +21,7 @@ from crocevia.errors import Conflict, NotFound, ValidationFailed
 from crocevia.runtime import Runtime
 from crocevia.services.accounts import audit
 from crocevia.services.actor import Actor
+from crocevia.services.scoped import get_in_workspace
 from crocevia.storage.tables import (
     Booking,
     Campaign,
@@ -214,10 +215,7 @@ def create_segment(rt: Runtime, actor: Actor, *, name: str, filter: Any) -> Segm
 
 
 def get_segment_in(s: Session, actor: Actor, segment_id: int, *, field: str | None = None) -> Segment:
-    seg = s.get(Segment, segment_id)
-    if seg is None or seg.workspace_id != actor.workspace_id:
-        raise NotFound("segment not found", field=field)
-    return seg
+    return get_in_workspace(s, Segment, segment_id, actor, "segment not found", field=field)
 
 
 def get_segment(rt: Runtime, actor: Actor, segment_id: int) -> Segment:

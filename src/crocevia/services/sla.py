@@ -22,6 +22,7 @@ from crocevia.errors import NotFound, ValidationFailed
 from crocevia.jobs.tasks import enqueue_in as enqueue_task
 from crocevia.runtime import Runtime
 from crocevia.services.actor import Actor
+from crocevia.services.scoped import get_in_workspace
 from crocevia.services.sla_calendar import BusinessCalendar
 from crocevia.services.ticket_common import record
 from crocevia.storage.tables import Message, SlaPolicy, Team, Ticket, TicketConversation
@@ -62,10 +63,7 @@ def _clean(s: Session, actor: Actor, fields: dict[str, Any], current: SlaPolicy 
 
 
 def get_policy_in(s: Session, actor: Actor, policy_id: int) -> SlaPolicy:
-    p = s.get(SlaPolicy, policy_id)
-    if p is None or p.workspace_id != actor.workspace_id:
-        raise NotFound("SLA policy not found")
-    return p
+    return get_in_workspace(s, SlaPolicy, policy_id, actor, "SLA policy not found")
 
 
 def create_policy(rt: Runtime, actor: Actor, fields: dict[str, Any]) -> SlaPolicy:

@@ -16,11 +16,12 @@ from babel import Locale, UnknownLocaleError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crocevia.errors import Conflict, NotFound, ValidationFailed
+from crocevia.errors import Conflict, ValidationFailed
 from crocevia.runtime import Runtime
 from crocevia.services.accounts import audit
 from crocevia.services.actor import Actor
 from crocevia.services.contacts import get_contact_in
+from crocevia.services.scoped import get_in_workspace
 from crocevia.storage.tables import Campaign, Contact, MessageTemplate, Workspace
 
 CATEGORIES = ("marketing", "utility", "authentication")
@@ -177,10 +178,7 @@ def create_template(rt: Runtime, actor: Actor, fields: dict[str, Any]) -> Messag
 
 
 def get_template_in(s: Session, actor: Actor, template_id: int, *, field: str | None = None) -> MessageTemplate:
-    t = s.get(MessageTemplate, template_id)
-    if t is None or t.workspace_id != actor.workspace_id:
-        raise NotFound("template not found", field=field)
-    return t
+    return get_in_workspace(s, MessageTemplate, template_id, actor, "template not found", field=field)
 
 
 def get_template(rt: Runtime, actor: Actor, template_id: int) -> MessageTemplate:

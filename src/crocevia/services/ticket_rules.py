@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from crocevia.errors import NotFound, ValidationFailed
 from crocevia.runtime import Runtime
 from crocevia.services.actor import Actor
+from crocevia.services.scoped import get_in_workspace
 from crocevia.storage.tables import (
     Contact,
     Conversation,
@@ -146,10 +147,7 @@ def _check(s: Session, actor: Actor, rule: RuleIn) -> None:
 
 
 def get_rule_in(s: Session, actor: Actor, rule_id: int) -> TicketRule:
-    r = s.get(TicketRule, rule_id)
-    if r is None or r.workspace_id != actor.workspace_id:
-        raise NotFound("rule not found")
-    return r
+    return get_in_workspace(s, TicketRule, rule_id, actor, "rule not found")
 
 
 def create_rule(rt: Runtime, actor: Actor, values: dict[str, Any]) -> TicketRule:
