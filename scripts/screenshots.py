@@ -171,6 +171,7 @@ def shoot(hub_url: str, ids: dict[str, int]) -> list[Path]:
         snap(owner, "admin-users", "/ui/admin/users", wait="[data-testid=user-row]")
         snap(owner, "admin-canned", "/ui/admin/canned", wait="[data-testid=canned-row]")
         snap(owner, "admin-teams", "/ui/admin/teams", wait="[data-testid=team-row]")
+        snap(owner, "admin-labels", "/ui/admin/labels", wait="[data-testid=label-row]")
         snap(owner, "contacts", f"/ui/contacts/{ids['giulia_contact']}", wait="[data-testid=contact-detail]")
         owner.goto(f"{hub_url}/ui/conversations/{ids['giulia']}")
         owner.wait_for_selector("[data-testid=note]")

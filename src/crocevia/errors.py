@@ -47,6 +47,12 @@ class ValidationFailed(CroceviaError):
     title = "Invalid input"
 
 
+class PayloadTooLarge(CroceviaError):
+    status = 413
+    code = "payload_too_large"
+    title = "Request body too large"
+
+
 class AuthenticationFailed(CroceviaError):
     status = 401
     code = "authentication_failed"

@@ -43,8 +43,9 @@ def test_channel_performance_counts_volume_rates_response_resolution_and_bots(
     assert (a["inbound"], a["outbound"], a["delivered"], a["read"], a["failed"]) == (4, 3, 2, 1, 1)
     assert (a["delivery_rate_pct"], a["read_rate_pct"], a["failure_rate_pct"]) == (66.7, 33.3, 33.3)
     assert a["failures_by_reason"] == [{"reason": "invalid recipient", "count": 1}]
-    # First responses: conv1 120 s, conv2 600 s -> mean 360 s.
-    assert (a["conversations_waiting"], a["conversations_answered"], a["first_response_avg_seconds"]) == (2, 2, 360.0)
+    # Customer waits, one per conversation and day: conv1 on 01-11 (answered in 120 s), conv2 on 01-12
+    # (600 s), conv1 on 01-15 (09:00, never answered by an agent) -> 3 waiting, 2 answered, mean 360 s.
+    assert (a["conversations_waiting"], a["conversations_answered"], a["first_response_avg_seconds"]) == (3, 2, 360.0)
     # Two resolutions of conv1: 3600 s and 1800 s.
     assert (a["resolved"], a["resolution_avg_seconds"]) == (2, 2700.0)
     assert (a["bot_conversations"], a["bot_containment_pct"]) == (0, None)

@@ -217,6 +217,9 @@ def seed_workspace(rt: Runtime, http: TestClient, label: str) -> Seeded:
                   "canned_id": canned["id"], "segment_id": segment["id"], "template_id": template["id"],
                   "campaign_id": campaign["id"]}
     seeded.ids.update(ticket_id=ticket["id"], sla_policy_id=policy["id"], ticket_rule_id=rule["id"])
+    # The conversation's label joined the workspace's catalogue when it was applied (issue 5).
+    seeded.ids["label_id"] = next(lbl["id"] for lbl in owner.ok("GET", "/api/v1/labels")
+                                  if lbl["name"] == marker.lower())
     seeded.ids.update(seed_automation(rt, owner, conv["id"], marker))
     return seeded
 

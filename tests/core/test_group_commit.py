@@ -28,7 +28,7 @@ def _text(msg_id: str, sender: str, text: str = "ciao") -> InboundMessage:
                           kind=MessageKind.TEXT, text=text)
 
 
-def _hold_writer(rt: Runtime) -> tuple[threading.Event, Future[None]]:
+def hold_writer(rt: Runtime) -> tuple[threading.Event, Future[None]]:
     """Occupy the writer with a unit of work that waits, so what is submitted next is queued
     behind it and committed as one batch once it is released."""
     started, release = threading.Event(), threading.Event()
@@ -76,7 +76,7 @@ def test_one_failing_unit_does_not_take_its_batch_down(rt: Runtime) -> None:
             return result
         return work
 
-    release, held = _hold_writer(rt)
+    release, held = hold_writer(rt)
     futures = [rt.db._group_commit.submit(store(f"b-{i}", fail=(i == 2))) for i in range(5)]
     assert not any(f.done() for f in futures)  # nothing is acknowledged before its commit
     release.set()
@@ -113,7 +113,7 @@ def test_events_are_handed_over_only_after_the_commit(rt: Runtime) -> None:
         emit(s, "contact.created", w.id, {"id": contact.id})
         return contact.id
 
-    release, held = _hold_writer(rt)
+    release, held = hold_writer(rt)
     futures = [rt.db._group_commit.submit(work) for _ in range(3)]
     release.set()
     held.result(10)

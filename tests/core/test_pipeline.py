@@ -98,6 +98,27 @@ def test_bad_or_missing_signature_is_refused_and_nothing_stored(hub: Hub, emu: h
     assert api.get("/api/v1/conversations").json()["items"] == []
 
 
+def test_an_oversized_or_misdirected_webhook_gets_a_clear_error_and_nothing_is_stored(
+        hub: Hub, emu: httpx.Client, emulator) -> None:
+    w = new_workspace(hub.rt)
+    channel = connect_sandbox(hub, w, emu, emulator.url)
+    api = hub.client(api_token(hub.rt, w.owner))
+    url = f"{hub.url}/webhooks/sandbox/{channel.public_id}"
+    huge = json.dumps({"events": [text_event("in-big", "x" * (1024 * 1024))]}).encode()
+    too_big = httpx.post(url, content=huge, headers={SIGNATURE_HEADER: sign(CREDS["webhook_secret"], huge)})
+    assert too_big.status_code == 413
+    assert too_big.headers["content-type"].startswith("application/problem+json")
+    assert too_big.json()["field"] == "body" and too_big.json()["code"] == "payload_too_large"
+    unknown = httpx.post(f"{hub.url}/webhooks/sandbox/ch_nope", content=b"{}")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+    wrong_method = httpx.put(url, content=b"{}")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"].startswith("application/problem+json")
+    assert api.get("/api/v1/conversations").json()["items"] == []
+    # The same address still takes a proper delivery.
+    assert post_inbound(hub, channel, [text_event("in-ok", "ciao")]).status_code == 200
+
+
 def test_retry_after_is_honoured_then_sent_once(hub: Hub, emu: httpx.Client, emulator) -> None:
     w = new_workspace(hub.rt)
     channel = connect_sandbox(hub, w, emu, emulator.url)

@@ -86,3 +86,20 @@ def test_add_a_python_detector() -> None:
     scanner = Scanner([RegexDetector("ticket", "TICKET", r"\bTCK-\d{4}\b", score=0.8)])
     scanner.add(Fixed("f"))
     assert [(f.label, f.detector) for f in scanner.scan("apri TCK-1234")] == [("TICKET", "ticket")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("La PASSWORD è Casa2024.", [("PASSWORD", "Casa2024")]),
+        ("Tampone POSITIVO al Covid, tel 333 123 4567", [("HEALTH", "Tampone POSITIVO"), ("PHONE", "333 123 4567")]),
+        ("API KEY: AbCdEf1234567890XyZ9", [("API_KEY", "AbCdEf1234567890XyZ9")]),
+    ],
+)
+def test_same_spans_when_lowering_moves_offsets(text: str, expected: list[tuple[str, str]]) -> None:
+    # Keyword patterns run on the lowered text when it keeps every offset; "İ" lowers to
+    # two characters, so the prefixed texts take the case-insensitive path on the original.
+    for prefix in ("", "İstanbul: ", "İİ "):
+        assert len((prefix + text).lower()) != len(prefix + text) or not prefix
+        found = default_scanner().scan(prefix + text)
+        assert [(f.label, (prefix + text)[f.start : f.end]) for f in found] == expected

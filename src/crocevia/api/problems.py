@@ -24,8 +24,8 @@ def problem(status: int, title: str, detail: str, code: str, **extra: Any) -> JS
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(CroceviaError)
-    async def _crocevia(_: Request, exc: CroceviaError) -> JSONResponse:
-        return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM)
+    async def _crocevia(request: Request, exc: CroceviaError) -> JSONResponse:
+        return response_for(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -38,14 +38,28 @@ def install(app: FastAPI) -> None:
                        field=first["field"], errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "HTTP error", str(exc.detail), f"http_{exc.status_code}")
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return response_for(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "something went wrong on our side; it has been logged",
-                       "internal_error")
+        return response_for(request, exc)
+
+
+def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: logged with its traceback, answered with a 500 that shows none."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal error", "something went wrong on our side; it has been logged", "internal_error")
+
+
+def response_for(request: Request, exc: Exception) -> JSONResponse:
+    """What the app's exception handlers answer for ``exc``, for a route served outside FastAPI's
+    stack (the provider-webhook fast lane, api/routes/webhooks_in.py)."""
+    if isinstance(exc, CroceviaError):
+        return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM)
+    if isinstance(exc, StarletteHTTPException):
+        return problem(exc.status_code, "HTTP error", str(exc.detail), f"http_{exc.status_code}")
+    return unexpected(request, exc)
 
 
 _SOURCES = ("body", "query", "path", "header", "cookie")

@@ -76,6 +76,11 @@ class TeamCreate(Strict):
     member_ids: list[DbId] = []
 
 
+class TeamUpdate(Strict):
+    name: str | None = None
+    member_ids: list[DbId] | None = None  # the whole new membership
+
+
 class TeamPublic(BaseModel):
     id: int
     name: str

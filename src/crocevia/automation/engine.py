@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crocevia.automation import http_call
+from crocevia.automation import embeddings, flow_cache, http_call, reschedule
 from crocevia.automation import understand as nlu
+from crocevia.automation.campaign_reply import campaign_answered_in
 from crocevia.automation.flow import (
     AskStep,
     AvailabilityStep,
@@ -30,12 +31,14 @@ from crocevia.automation.flow import (
     FlowDef,
     HandoffStep,
     HttpStep,
+    OpenTicketStep,
     OrderStep,
     SendStep,
     SetStep,
     Text,
 )
 from crocevia.automation.hooks import BOT_TASK
+from crocevia.automation.ticket_step import open_ticket
 from crocevia.channels.registry import get_adapter
 from crocevia.domain.enums import AuthorType, ConversationStatus, MessageKind
 from crocevia.errors import CroceviaError
@@ -45,7 +48,8 @@ from crocevia.services import bookings, catalog
 from crocevia.services.events import emit
 from crocevia.services.messages import SendRequest, enqueue_in
 from crocevia.services.serialize import conversation_dict
-from crocevia.storage.tables import BotFlow, BotSession, Channel, Conversation, Message, Note, Task, Workspace
+from crocevia.services.ticket_rules_hook import labels_added_in
+from crocevia.storage.tables import BotSession, Channel, Conversation, Message, Note, Task, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +72,6 @@ STATUS_WORDS = {"pending": {"it": "in attesa di pagamento", "en": "awaiting paym
                 "cancelled": {"it": "annullato", "en": "cancelled"}}
 
 
-def active_flows_in(s: Session, workspace_id: int) -> list[BotFlow]:
-    return list(s.scalars(select(BotFlow).where(BotFlow.workspace_id == workspace_id, BotFlow.is_active.is_(True))
-                          .order_by(BotFlow.id)))
-
-
 class _SafeDict(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -84,8 +83,14 @@ class Turn:
         self.slots: dict[str, Any] = dict(sess.slots or {})
         self.sent = 0
         self.flow: FlowDef | None = None
-        channel = s.get(Channel, conv.channel_id)
-        self.caps = get_adapter(channel.kind).capabilities if channel else None
+        # Held for the turn: the session's identity map is weak, and every reply needs the channel again.
+        # No autoflush for this read (nor the flow list's): the turn's changes go out in one flush, later.
+        with s.no_autoflush:
+            self.channel = s.get(Channel, conv.channel_id)
+        self.resources: dict[str, Any] = {}
+        # What started the flow (the intent, the campaign replied to), for its texts and conditions.
+        self.start_slots: dict[str, Any] = {}
+        self.caps = get_adapter(self.channel.kind).capabilities if self.channel else None
 
     # -- talking ---------------------------------------------------------------------------
     def t(self, text: Text | None) -> str:
@@ -121,6 +126,14 @@ class Turn:
         if nlu.matches_keyword(text, nlu.CANCEL_WORDS):
             self.cancel_booking()
             return
+        if reschedule.wants_to_move(text):
+            reschedule.start(self, text)
+            self.save()
+            return
+        if reschedule.is_moving(self):
+            reschedule.answer(self, text, button_id)
+            self.save()
+            return
         if self.sess.state == "running" and self.load_flow(self.sess.flow_id):
             assert self.flow is not None
             step = self.flow.step(self.sess.step)
@@ -143,11 +156,11 @@ class Turn:
             self.say(faq)
             self.save()
             return
-        flow = self.pick_flow(text, button_id)
-        if flow is None:
+        flow_id = self.pick_flow(text, button_id)
+        if flow_id is None:
             return
-        self.slots = {}
-        self.sess.flow_id = flow.id
+        self.slots = dict(self.start_slots)
+        self.sess.flow_id = flow_id
         self.run_from(self.flow.start if self.flow else None)
         self.save()
 
@@ -157,30 +170,70 @@ class Turn:
         self.conv.bot_active = self.sess.state == "running"
 
     def load_flow(self, flow_id: int | None) -> bool:
-        row = self.s.get(BotFlow, flow_id) if flow_id else None
-        if row is None or not row.is_active or row.workspace_id != self.conv.workspace_id:
-            return False
-        self.flow = FlowDef.model_validate(row.definition)
-        return True
+        with self.s.no_autoflush:
+            self.flow = flow_cache.active_flow_in(self.s, self.conv.workspace_id, flow_id)
+        return self.flow is not None
+
+    def flows(self) -> list[tuple[int, FlowDef]]:
+        with self.s.no_autoflush:
+            return flow_cache.active_flows_in(self.s, self.conv.workspace_id)
+
+    def resource(self, name: str) -> Any:
+        """A bookable resource by name, read once per turn (offering and booking both need it)."""
+        if name not in self.resources:
+            self.resources[name] = bookings.resource_named_in(self.s, self.conv.workspace_id, name)
+        return self.resources[name]
 
     def faq_answer(self, text: str) -> str | None:
         """The first knowledge-list entry of the active flows whose keywords the message has."""
-        for row in active_flows_in(self.s, self.conv.workspace_id):
-            for entry in FlowDef.model_validate(row.definition).faq:
+        for _, flow in self.flows():
+            for entry in flow.faq:
                 if nlu.matches_keyword(text, entry.keywords):
                     return self.t(entry.answer)
         return None
 
-    def pick_flow(self, text: str, button_id: str) -> BotFlow | None:
-        flows = active_flows_in(self.s, self.conv.workspace_id)
-        parsed = [(f, FlowDef.model_validate(f.definition)) for f in flows]
+    def pick_flow(self, text: str, button_id: str) -> int | None:
+        """The id of the flow this message starts (its definition goes to ``self.flow``), or None.
+        A button first, then a reply to a campaign, the best intent, a keyword, the default flow."""
+        parsed = self.flows()
         chosen = (next((p for p in parsed if button_id and button_id in p[1].triggers.buttons), None)
+                  or self.by_campaign(parsed)
+                  or self.by_intent(parsed, text)
                   or next((p for p in parsed if nlu.matches_keyword(text, p[1].triggers.keywords)), None)
                   or next((p for p in parsed if p[1].triggers.default), None))
         if chosen is None:
             return None
         self.flow = chosen[1]
         return chosen[0]
+
+    def by_campaign(self, parsed: list[tuple[int, FlowDef]]) -> tuple[int, FlowDef] | None:
+        if not any(f.triggers.campaign_reply or f.triggers.campaigns for _, f in parsed):
+            return None  # no query for workspaces without campaign flows
+        name = campaign_answered_in(self.s, self.msg, self.conv, self.rt.clock.now())
+        if name is None:
+            return None
+        chosen = (next((p for p in parsed if name in p[1].triggers.campaigns), None)
+                  or next((p for p in parsed if p[1].triggers.campaign_reply), None))
+        if chosen is not None:
+            self.start_slots["campaign"] = name
+        return chosen
+
+    def by_intent(self, parsed: list[tuple[int, FlowDef]], text: str) -> tuple[int, FlowDef] | None:
+        """The flow whose intent the message matches best by keywords and synonyms; failing that, and only
+        with a local embedding model installed, the first whose examples it resembles."""
+        best: tuple[int, tuple[int, FlowDef], str] | None = None
+        for p in parsed:
+            for intent in p[1].triggers.intents:
+                score = nlu.intent_score(text, intent.keywords, intent.synonyms)
+                if score and (best is None or score > best[0]):
+                    best = (score, p, intent.name)
+        if best is None and embeddings.embedder() is not None:
+            best = next(((1, p, i.name) for p in parsed for i in p[1].triggers.intents
+                         if i.examples and embeddings.matches(text, i.examples)), None)
+        if best is None:
+            return None
+        self.start_slots["intent"] = best[2]
+        return best[1]
 
     # -- steps -------------------------------------------------------------------------------
     def run_from(self, step_id: str | None) -> None:
@@ -220,7 +273,7 @@ class Turn:
         if isinstance(step, SetStep):
             self.slots.update(step.values)
             if step.tags:
-                self.conv.labels = sorted(set(self.conv.labels or []) | set(step.tags))
+                self.add_labels(step.tags)
             return step.next
         if isinstance(step, BookStep):
             return self.book(step)
@@ -228,6 +281,8 @@ class Turn:
             return self.order(step)
         if isinstance(step, HttpStep):
             return self.call(step)
+        if isinstance(step, OpenTicketStep):
+            return open_ticket(self, step)
         if isinstance(step, HandoffStep):
             self.handoff(self.t(step.text))
             return _STOP
@@ -248,7 +303,7 @@ class Turn:
         elif isinstance(step, SendStep):
             self.say(prefix + self.t(step.text), [(b.id, self.t(b.title)) for b in step.buttons])
         elif isinstance(step, AvailabilityStep):
-            res = bookings.resource_named_in(self.s, self.conv.workspace_id, step.resource)
+            res = self.resource(step.resource)
             day = _as_date(self.slots.get(step.date_slot))
             party = int(self.slots.get(step.party_slot, 1) or 1) if step.party_slot else 1
             need = bookings.units_for(res, party) if res else 1
@@ -291,7 +346,7 @@ class Turn:
             self.slots[step.slot] = picked
             self.slots.pop("_offered", None)
             if isinstance(step, AvailabilityStep):
-                res = bookings.resource_named_in(self.s, self.conv.workspace_id, step.resource)
+                res = self.resource(step.resource)
                 self.slots["when"] = self.when(datetime.fromisoformat(picked), res)
             return step.next
         if isinstance(step, AskStep):
@@ -328,7 +383,7 @@ class Turn:
         return text.strip() or None
 
     def book(self, step: BookStep) -> Any:
-        res = bookings.resource_named_in(self.s, self.conv.workspace_id, step.resource)
+        res = self.resource(step.resource)
         raw = self.slots.get(step.time_slot)
         if res is None or not raw:
             raise CroceviaError(f"booking step {step.id}: no resource {step.resource!r} or no time")
@@ -382,6 +437,13 @@ class Turn:
                 self.slots[slot] = answer[key]
         return step.next
 
+    def add_labels(self, labels: list[str]) -> None:
+        """Label the conversation; "label added" automation rules (issue 8) hear of the new ones."""
+        before = list(self.conv.labels or [])
+        self.conv.labels = sorted(set(before) | set(labels))
+        labels_added_in(self.s, workspace_id=self.conv.workspace_id, conversation_id=self.conv.id, before=before,
+                        after=self.conv.labels)
+
     # -- outside the flow --------------------------------------------------------------------
     def handoff(self, text: str) -> None:
         """A person takes over: the bot goes silent, the conversation waits open and unassigned for the team,
@@ -394,7 +456,7 @@ class Turn:
         self.sess.state, self.sess.step = "handoff", ""
         self.conv.status = ConversationStatus.OPEN.value
         self.conv.assignee_id = None
-        self.conv.labels = sorted(set(self.conv.labels or []) | {"handoff"})
+        self.add_labels(["handoff"])
         self.save()
         emit(self.s, "conversation.updated", self.conv.workspace_id, conversation_dict(self.conv),
              channel_id=self.conv.channel_id)
@@ -419,7 +481,8 @@ class Turn:
             self.say(self.t(TEXTS["order_status"]).replace("{id}", str(order.id)).replace("{status}", status))
 
     def today(self) -> date:
-        ws = self.s.get(Workspace, self.conv.workspace_id)
+        with self.s.no_autoflush:
+            ws = self.s.get(Workspace, self.conv.workspace_id)
         return self.rt.clock.now().astimezone(ZoneInfo(ws.timezone if ws else "Europe/Rome")).date()
 
     def when(self, at: datetime, res: Any) -> str:

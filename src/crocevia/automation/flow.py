@@ -23,7 +23,7 @@ import re
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crocevia.errors import ValidationFailed
 
@@ -148,6 +148,32 @@ class HttpStep(_Step):
     error_next: str | None = None
 
 
+class OpenTicketStep(_Step):
+    """Open a ticket from the conversation and tell the customer its number (``{ticket_number}``); the
+    subject, description, priority and type may use ``{slot}`` placeholders. A priority or type that a
+    slot fills with something else falls back to normal / question."""
+    type: Literal["open_ticket"]
+    subject: str = Field(default="", max_length=300)
+    description: str = Field(default="", max_length=5000)
+    priority: str = "normal"
+    ticket_type: str = "question"
+    text: Text | None = None  # default: "We opened ticket no. N: «subject»…" in the customer's language
+
+    @field_validator("priority")
+    @classmethod
+    def _priority(cls, v: str) -> str:
+        if v not in ("low", "normal", "high", "urgent") and not re.fullmatch(r"\{[A-Za-z0-9_\-]{1,100}\}", v):
+            raise ValueError("priority is low, normal, high, urgent or a {slot}")
+        return v
+
+    @field_validator("ticket_type")
+    @classmethod
+    def _ticket_type(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_\-]{0,39}|\{[A-Za-z0-9_\-]{1,100}\}", v):
+            raise ValueError("ticket_type is a short lowercase word (question, incident...) or a {slot}")
+        return v
+
+
 class HandoffStep(_Step):
     type: Literal["handoff"]
     text: Text = {"it": "Ti passo a un collega, ti risponderà al più presto.",
@@ -160,12 +186,25 @@ class EndStep(_Step):
 
 
 Step = Annotated[SendStep | AskStep | ConditionStep | SetStep | AvailabilityStep | BookStep | CatalogStep
-                 | OrderStep | HttpStep | HandoffStep | EndStep, Field(discriminator="type")]
+                 | OrderStep | HttpStep | OpenTicketStep | HandoffStep | EndStep, Field(discriminator="type")]
+
+
+class IntentDef(_Model):
+    """What a customer means, recognised by its keywords and their synonyms (the built-in Italian/English
+    ones and ``synonyms``), typo-tolerant; with a local embedding model installed, also by ``examples``."""
+    name: str = Field(pattern=STEP_ID)
+    keywords: list[str] = Field(min_length=1, max_length=100)
+    synonyms: list[str] = Field(default_factory=list, max_length=100)
+    examples: list[str] = Field(default_factory=list, max_length=100)
 
 
 class Triggers(_Model):
     keywords: list[str] = Field(default_factory=list)
     buttons: list[str] = Field(default_factory=list)
+    intents: list[IntentDef] = Field(default_factory=list, max_length=50)
+    # A reply to a campaign's message: any campaign's (campaign_reply), or those named in ``campaigns``.
+    campaign_reply: bool = False
+    campaigns: list[str] = Field(default_factory=list, max_length=100)
     # Start on any message from a customer not already in a flow.
     default: bool = False
 
@@ -265,7 +304,7 @@ def validate_flow(data: dict[str, Any], *, source: str | None = None, prefix: st
 
 
 _STEP_TYPES = {"send", "ask", "condition", "set", "availability", "book", "catalog", "order", "http", "handoff",
-               "end"}
+               "end", "open_ticket"}
 
 
 def _line_of(source: str, loc: list[str]) -> int | None:

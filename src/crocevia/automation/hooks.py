@@ -10,23 +10,29 @@ bot takes what it would answer and the flow engine stays silent on that message.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from crocevia.jobs.tasks import enqueue_in
 from crocevia.services import ticket_texts
+from crocevia.storage.fast import FastStatement, connection_of
 from crocevia.storage.tables import BotFlow, Ticket
 
 BOT_TASK = "bot.inbound"
 _CACHE_KEY = "crocevia.bots.active"
 
 
+# On the raw cursor (storage/fast.py): ingest asks it in every group commit.
+_ACTIVE_FLOW = FastStatement(select(BotFlow.id).where(
+    BotFlow.workspace_id == bindparam("workspace_id"), BotFlow.is_active.is_(True)).limit(1))
+
+
 def has_active_bots_in(s: Session, workspace_id: int) -> bool:
     # Asked once per workspace and transaction: a group commit carries many messages.
     cache: dict[int, bool] = s.info.setdefault(_CACHE_KEY, {})
     if workspace_id not in cache:
-        cache[workspace_id] = s.scalar(select(BotFlow.id).where(
-            BotFlow.workspace_id == workspace_id, BotFlow.is_active.is_(True)).limit(1)) is not None
+        s.flush()  # a flow saved in this very transaction counts, as with an ORM query
+        cache[workspace_id] = _ACTIVE_FLOW.one_or_none(connection_of(s), {"workspace_id": workspace_id}) is not None
     return cache[workspace_id]
 
 

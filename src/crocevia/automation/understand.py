@@ -3,22 +3,50 @@ dates ("stasera alle 20", "domani", "sabato prossimo", "tomorrow"), numbers, cho
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from datetime import date, time, timedelta
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
 
 HANDOFF_WORDS = ("operatore", "operatrice", "umano", "persona", "assistenza", "agent", "agente", "human",
                  "person", "operator", "representative")
 CANCEL_WORDS = ("annulla", "annullare", "disdici", "disdire", "cancel", "cancella")
 ORDER_STATUS_WORDS = ("ordine", "order")
+# Moving a booking: words that only mean that, or phrases (a lone "cambiare" could be about an order).
+RESCHEDULE_WORDS = ("spostare", "sposta", "spostarla", "spostala", "spostarlo", "rimandare", "posticipare",
+                    "anticipare", "reschedule", "rebook", "postpone", "cambiare orario", "cambiare l orario",
+                    "cambiare data", "cambiare la data", "cambiare la prenotazione", "modificare la prenotazione",
+                    "un altro orario", "un altro giorno", "altro giorno", "change my booking", "change the booking",
+                    "change my reservation", "move my booking", "move the booking", "move my reservation",
+                    "another time", "another day", "different time", "different day")
+
+# Words that mean the same to a customer, in Italian and English: an intent's keyword matches its whole group.
+SYNONYM_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(g) for g in (
+    {"prenota", "prenotare", "prenotazione", "riservare", "riserva", "book", "booking", "reserve", "reservation"},
+    {"tavolo", "tavoli", "posto", "posti", "coperti", "table", "tables", "seat", "seats"},
+    {"menu", "carta", "piatti", "dishes", "food", "mangiare", "eat"},
+    {"ordina", "ordinare", "ordinazione", "comprare", "acquistare", "order", "buy", "purchase"},
+    {"orari", "orario", "apertura", "aperto", "aperti", "chiuso", "chiusi", "hours", "open", "opening", "closed"},
+    {"prezzo", "prezzi", "costo", "costa", "tariffa", "price", "prices", "cost", "fee"},
+    {"consegna", "domicilio", "spedizione", "delivery", "deliver", "shipping"},
+    {"biglietto", "biglietti", "ingresso", "ticket", "tickets", "entry"},
+    {"camera", "camere", "stanza", "stanze", "room", "rooms"},
+    {"offerta", "offerte", "promozione", "promo", "sconto", "sconti", "offer", "offers", "deal", "discount"},
+))
 
 _IT = {"ciao", "buongiorno", "buonasera", "grazie", "vorrei", "prenotare", "prenota", "tavolo", "per", "stasera",
        "domani", "oggi", "sono", "siamo", "persone", "quando", "alle", "della", "posso", "avete", "salve", "menu",
-       "ordinare", "annulla", "operatore", "si", "sì", "no", "un", "una", "il", "la", "che", "di", "e"}
+       "ordinare", "annulla", "operatore", "si", "no", "un", "una", "il", "la", "che", "di", "e", "mi", "ci",
+       "del", "al", "con", "non", "ho", "abbiamo", "sabato", "domenica", "lunedi", "sera", "pranzo", "cena",
+       "quanto", "costa", "dove", "come", "perche", "anche", "ancora", "spostare", "prenotazione", "orari",
+       "aperti", "potete", "volevo", "vorremmo", "buono", "bene", "nel", "sul", "questo", "questa", "io"}
 _EN = {"hi", "hello", "hey", "thanks", "thank", "please", "book", "table", "for", "tonight", "tomorrow", "today",
        "we", "are", "people", "when", "at", "the", "can", "have", "you", "want", "order", "cancel", "human", "yes",
-       "a", "an", "i", "would", "like", "is", "and", "of"}
+       "a", "an", "i", "would", "like", "is", "and", "of", "my", "me", "our", "to", "do", "does", "what", "how",
+       "much", "where", "with", "not", "saturday", "sunday", "monday", "evening", "lunch", "dinner", "could",
+       "move", "booking", "reservation", "open", "hours", "it", "this", "that", "there", "be", "will", "your"}
 
 _WEEKDAYS = {
     "lunedi": 0, "martedi": 1, "mercoledi": 2, "giovedi": 3, "venerdi": 4, "sabato": 5, "domenica": 6,
@@ -31,6 +59,8 @@ _NUMBERS = {"uno": 1, "una": 1, "due": 2, "tre": 3, "quattro": 4, "cinque": 5, "
             "eight": 8, "nine": 9, "ten": 10}
 
 
+# Normalizing is cached: a turn checks the same message and the same flow keywords many times.
+@lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """Lower case, accents off ("lunedì" = "lunedi"), punctuation to spaces."""
     plain = unicodedata.normalize("NFKD", text.lower())
@@ -39,21 +69,63 @@ def normalize(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return [w.strip(".") for w in normalize(text).split() if w.strip(".")]
+    return list(_words(text))
+
+
+@lru_cache(maxsize=1024)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w.strip(".") for w in normalize(text).split() if w.strip("."))
 
 
 def detect_language(text: str, default: str) -> str:
-    """Italian or English by common words; the previous language when the message says nothing."""
+    """Italian or English by common words (and Italian's accented endings and elisions: "perché", "l'orario");
+    the previous language when the message says nothing either way."""
     ws = set(words(text))
     it, en = len(ws & _IT), len(ws & _EN)
+    lowered = text.lower()
+    it += len(re.findall(r"[àèéìòù]\b|\b(?:l|un|dell|all|nell|c|d)'\w", lowered))
     if it == en:
         return default
     return "it" if it > en else "en"
 
 
+def _expand(keywords: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Keywords and their built-in synonyms."""
+    out = list(keywords)
+    for kw in keywords:
+        k = normalize(kw)
+        for group in SYNONYM_GROUPS:
+            if k in group:
+                out += sorted(group - {k})
+    return tuple(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=2048)
+def _intent_words(keywords: tuple[str, ...], synonyms: tuple[str, ...]) -> tuple[str, ...]:
+    return _expand(keywords) + synonyms
+
+
+def intent_score(text: str, keywords: list[str], synonyms: list[str] | None = None) -> int:
+    """How many of an intent's keywords (each with its synonyms) the message has: 0 when none.
+    "posso riservare un posto?" scores 2 on [prenotare, tavolo]: "riservare" and "posto" are synonyms."""
+    score = 0
+    extra = tuple(synonyms or ())
+    for kw in keywords:
+        if matches_keyword(text, _intent_words((kw,), ())):
+            score += 1
+    if score == 0 and extra and matches_keyword(text, extra):
+        score = 1
+    return score
+
+
+TYPO_SCORE = 80
+
+
 def matches_keyword(text: str, keywords: list[str] | tuple[str, ...]) -> bool:
     """A keyword appears as a word (or phrase), allowing one typo in words of five letters or more."""
-    ws = words(text)
+    ws = _words(text)
+    if not ws:
+        return False
     joined = " ".join(ws)
     for kw in keywords:
         k = normalize(kw)
@@ -63,9 +135,13 @@ def matches_keyword(text: str, keywords: list[str] | tuple[str, ...]) -> bool:
             if k in joined:
                 return True
             continue
-        for w in ws:
-            if w == k or (len(k) >= 5 and difflib.SequenceMatcher(None, w, k).ratio() >= 0.8):
-                return True
+        if k in ws:
+            return True
+        # One typo in words of five letters or more: rapidfuzz's ratio (normalized Indel similarity), and at
+        # most one letter more or less ("book" is not a typo of "rebook", nor "mano" of "umano").
+        if len(k) >= 5 and any(len(w) >= 5 and abs(len(w) - len(k)) <= 1
+                               and fuzz.ratio(w, k, score_cutoff=TYPO_SCORE) for w in ws):
+            return True
     return False
 
 
@@ -162,5 +238,5 @@ def pick_option(text: str, button_id: str | None, options: list[tuple[str, str]]
         if t and (t == normalize(title) or t == normalize(oid)):
             return oid
     titles = {normalize(title): oid for oid, title in options}
-    close = difflib.get_close_matches(t, list(titles), n=1, cutoff=0.8)
+    close = process.extractOne(t, list(titles), scorer=fuzz.ratio, score_cutoff=TYPO_SCORE) if t else None
     return titles[close[0]] if close else None

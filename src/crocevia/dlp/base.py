@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
 from crocevia.dlp.context import Context
@@ -115,17 +115,22 @@ class RegexDetector(BaseDetector):
         if context_required and not self.context:
             raise ValueError(f"detector {name!r}: context_required needs context words")
 
-    def detect(self, text: str) -> Iterator[Finding]:
+    def detect(self, text: str) -> list[Finding]:
         # Prefilters: cheap facts about the text that every match needs, and a
         # context word somewhere in the text for a detector that needs context.
+        # A list, not a generator: most calls find nothing, and an empty list is
+        # cheaper to make and to consume than a generator object.
         if not self.may_match(text):
-            return
+            return []
         if self.context_required and not self.context.anywhere(text):
-            return
+            return []
+        found: list[Finding] = []
+        group = self.group
         for match in self.pattern.finditer(text):
-            finding = self.judge(text, match, self.group)
+            finding = self.judge(text, match, group)
             if finding is not None:
-                yield finding
+                found.append(finding)
+        return found
 
     def may_match(self, text: str) -> bool:
         return (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from crocevia.dlp.base import BaseDetector, RegexDetector
 from crocevia.dlp.context import Context
@@ -36,21 +36,22 @@ class PatternSetDetector(BaseDetector):
         self.min_digit_run = min(rule.min_digit_run for rule in self._rules)
         self.min_token = min(rule.min_token for rule in self._rules)
 
-    def detect(self, text: str) -> Iterator[Finding]:
-        if not any(rule.may_match(text) for rule in self._rules):
-            return
+    def detect(self, text: str) -> list[Finding]:
+        # No per-rule prefilter here: the scanner already skips the call when no
+        # rule's gate passes, and a match's own rule is checked below.
+        found: list[Finding] = []
         for match in self._pattern.finditer(text):
             start, end = match.span()
             for rule in self._rules:
                 own = rule.pattern.match(text, start)
                 if own is None or own.end() != end:
                     continue
-                if not rule.may_match(text):
-                    break
-                finding = rule.judge(text, own, 0)
-                if finding is not None:
-                    yield finding
+                if rule.may_match(text):
+                    finding = rule.judge(text, own, 0)
+                    if finding is not None:
+                        found.append(finding)
                 break
+        return found
 
 
 class ContextGatedGroup(BaseDetector):
@@ -70,8 +71,10 @@ class ContextGatedGroup(BaseDetector):
         self.min_digit_run = min(rule.min_digit_run for rule in self._rules)
         self.min_token = min(rule.min_token for rule in self._rules)
 
-    def detect(self, text: str) -> Iterator[Finding]:
+    def detect(self, text: str) -> list[Finding]:
         if not self._any_context.anywhere(text):
-            return
+            return []
+        found: list[Finding] = []
         for rule in self._rules:
-            yield from rule.detect(text)
+            found.extend(rule.detect(text))
+        return found

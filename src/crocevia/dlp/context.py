@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from crocevia.dlp.textinfo import lowered
+from crocevia.dlp.textinfo import lowered_aligned
+from crocevia.dlp.wordtrie import trie_alternation
 
 
 class Context:
@@ -16,20 +17,21 @@ class Context:
     case-insensitive on whole words, without slicing the text.
     """
 
-    __slots__ = ("_needles", "_re", "_words", "after", "before")
+    __slots__ = ("_lower_re", "_re", "_words", "after", "before")
 
     def __init__(self, words: Iterable[str], *, before: int = 48, after: int = 0) -> None:
         unique = sorted({w.strip().lower() for w in words if w.strip()}, key=len, reverse=True)
         self._re: re.Pattern[str] | None = None
+        self._lower_re: re.Pattern[str] | None = None
         self._words = tuple(unique)
-        # For the whole-text prefilter, a word containing another word adds
-        # nothing ("documento" contains "document"): keep the minimal set.
-        needles = [w for w in unique if not any(o != w and o in w for o in unique)]
-        # One literal alternation over the lowered text beats a Python loop of `in` tests.
-        self._needles = re.compile("|".join(re.escape(w) for w in needles)) if needles else None
         if unique:
-            alternation = "|".join(re.escape(w) for w in unique)
-            self._re = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE)
+            # Factored by prefixes, and run on the lowered text: case-sensitive, so
+            # the regex engine rejects a position on its first letter (IGNORECASE
+            # disables that shortcut).
+            bounded = rf"(?<!\w){trie_alternation(unique)}(?!\w)"
+            self._lower_re = re.compile(bounded)
+            # For the rare text whose lowering moves offsets.
+            self._re = re.compile(bounded, re.IGNORECASE)
         self.before = before
         self.after = after
 
@@ -40,34 +42,23 @@ class Context:
     def words(self) -> tuple[str, ...]:
         return self._words
 
-    def anywhere(self, text: str) -> bool:
-        """Whether a keyword occurs anywhere in ``text``.
+    def _search(self, text: str, start: int, end: int) -> bool:
+        assert self._re is not None and self._lower_re is not None
+        lower = lowered_aligned(text)
+        if lower is not None:
+            return self._lower_re.search(lower, start, end) is not None
+        return self._re.search(text, start, end) is not None
 
-        A literal search on the lowered text first: far cheaper than running
-        the case-insensitive, word-bounded alternation over every position.
-        """
-        if self._re is None or self._needles is None:
+    def anywhere(self, text: str) -> bool:
+        """Whether a keyword occurs anywhere in ``text``."""
+        if self._re is None:
             return False
-        if self._needles.search(lowered(text)) is None:
-            return False
-        return self._re.search(text) is not None
+        return self._search(text, 0, len(text))
 
     def near(self, text: str, start: int, end: int) -> bool:
         """Whether a keyword occurs in the window before ``start`` or after ``end``."""
-        if self._re is None or self._needles is None:
+        if self._re is None:
             return False
-        lower = lowered(text)
-        # The literal search on the lowered text rules most windows out cheaply;
-        # it is only valid when lowering kept every offset (it almost always does).
-        same_offsets = len(lower) == len(text)
-        low = max(0, start - self.before)
-        if (not same_offsets or self._needles.search(lower, low, start) is not None) and self._re.search(
-            text, low, start
-        ) is not None:
+        if self._search(text, max(0, start - self.before), start):
             return True
-        if not self.after:
-            return False
-        high = end + self.after
-        if same_offsets and self._needles.search(lower, end, high) is None:
-            return False
-        return self._re.search(text, end, high) is not None
+        return bool(self.after) and self._search(text, end, end + self.after)

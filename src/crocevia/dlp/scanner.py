@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,8 @@ class Scanner:
         labels: Iterable[str] | None = None,
     ) -> None:
         self._detectors: list[Detector] = []
-        # (detector, min_digits, min_digit_run, min_token): optional gates read once.
-        self._gated: list[tuple[Detector, int, int, int]] = []
+        # (detector, its bound detect, min_digits, min_digit_run, min_token): optional gates read once.
+        self._gated: list[tuple[Detector, Callable[[str], Iterable[Finding]], int, int, int]] = []
         self.min_score = min_score
         self.labels = frozenset(labels) if labels is not None else None
         for detector in detectors:
@@ -54,6 +54,7 @@ class Scanner:
         self._gated.append(
             (
                 detector,
+                detector.detect,
                 int(getattr(detector, "min_digits", 0) or 0),
                 int(getattr(detector, "min_digit_run", 0) or 0),
                 int(getattr(detector, "min_token", 0) or 0),
@@ -66,13 +67,15 @@ class Scanner:
         size = len(text)
         digits, run, token = digit_count(text), longest_digit_run(text), longest_token(text)
         found: list[Finding] = []
-        for detector, min_digits, min_run, min_token in self._gated:
+        for detector, detect, min_digits, min_run, min_token in self._gated:
             if min_digits > digits or min_run > run or min_token > token:
                 continue  # cannot match: skip the call altogether
             try:
-                found.extend(detector.detect(text))
+                found.extend(detect(text))
             except Exception:
                 log.exception("DLP detector %r failed on a message; skipped", getattr(detector, "name", detector))
+        if not found:
+            return found
         labels = self.labels
         found = [
             f

@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from crocevia.clock import utcnow
@@ -26,6 +27,14 @@ log = logging.getLogger(__name__)
 REDIS_CHANNEL = "crocevia:events"
 
 
+def _new_event_id() -> str:
+    """A random 128-bit id in UUID hex form. Event ids only tell events apart (receivers of
+    webhooks de-duplicate on them); they guard nothing, so they come from the process's
+    random generator (reseeded in every forked process) rather than ``uuid4``'s system call per
+    event, which cost more than building the event itself on the ingest path."""
+    return f"{random.getrandbits(128):032x}"
+
+
 @dataclass(frozen=True)
 class Event:
     type: str
@@ -33,8 +42,13 @@ class Event:
     data: dict[str, Any]
     # Which channel (inbox) the event concerns, so live views can filter by membership.
     channel_id: int | None = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: _new_event_id())
     at: str = field(default_factory=lambda: utcnow().isoformat())
+
+    @cached_property
+    def json(self) -> str:
+        """The event as JSON, built once however many live feeds it goes out on."""
+        return json.dumps(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,12 +80,24 @@ class _QueueSubscriber:
         self.loop = loop
         self.workspace_id = workspace_id
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
+        # Set when an event had to be dropped: the feed is no longer complete, so its reader must
+        # make the browser start over (reconnect and reload) rather than carry on with a gap.
+        self.overflowed = False
 
     def offer(self, event: Event) -> None:
+        self.offer_many([event])
+
+    def offer_many(self, events: list[Event]) -> None:
+        """One wake-up of the subscriber's loop for a whole committed batch (ingest commits up to
+        64 webhooks at once), not one per event."""
+
         def _put() -> None:
-            with contextlib.suppress(asyncio.QueueFull):
-                # A browser that cannot keep up misses live events; it reloads from the API.
-                self.queue.put_nowait(event)
+            for event in events:
+                try:
+                    self.queue.put_nowait(event)
+                except asyncio.QueueFull:
+                    self.overflowed = True
+                    return
 
         with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(_put)
@@ -87,19 +113,26 @@ class EventBus:
 
     # -- publishing -------------------------------------------------------------------
     def publish_many(self, events: list[Event]) -> None:
-        for event in events:
-            self.publish(event)
+        self.deliver_locally_many(events)
 
     def publish(self, event: Event) -> None:
         self.deliver_locally(event)
 
     def deliver_locally(self, event: Event) -> None:
+        self.deliver_locally_many([event])
+
+    def deliver_locally_many(self, events: list[Event]) -> None:
         with self._lock:
             subs = list(self._subs)
             listeners = list(self._listeners)
         for sub in subs:
-            if sub.workspace_id == event.workspace_id:
-                sub.offer(event)
+            mine = [event for event in events if event.workspace_id == sub.workspace_id]
+            if mine:
+                sub.offer_many(mine)
+        for event in events:
+            self._tell_listeners(listeners, event)
+
+    def _tell_listeners(self, listeners: list[Listener], event: Event) -> None:
         for listener in listeners:
             try:
                 listener(event)
@@ -142,7 +175,11 @@ class RedisEventBus(EventBus):
         self._stopping = threading.Event()
 
     def publish(self, event: Event) -> None:
-        self._redis.publish(REDIS_CHANNEL, json.dumps(event.to_dict()))
+        self._redis.publish(REDIS_CHANNEL, event.json)
+
+    def publish_many(self, events: list[Event]) -> None:
+        for event in events:  # every process (this one included) gets them back from Redis
+            self.publish(event)
 
     def start(self) -> None:
         self._pubsub.subscribe(REDIS_CHANNEL)

@@ -184,7 +184,9 @@ class Dispatcher:
         )
         rate = float(channel.settings.get("rate_per_second") or caps.rate_per_second
                      or self.rt.settings.default_channel_rate)
-        self._wait(self.limiter.reserve(f"ch:{channel.id}", rate, burst=max(1.0, rate)))
+        # No burst: a provider's "N per second" holds for every second, so the sends are paced at
+        # 1/N apart (a bucket of N would let 2N through in the first second of a campaign).
+        self._wait(self.limiter.reserve(f"ch:{channel.id}", rate, burst=1.0))
         if caps.rate_per_chat_per_second:
             chat = conv.thread_key or out.recipient_id
             self._wait(self.limiter.reserve(f"ch:{channel.id}:{chat}", caps.rate_per_chat_per_second, burst=1.0))

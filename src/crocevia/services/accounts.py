@@ -264,18 +264,70 @@ def revoke_api_token(rt: Runtime, actor: Actor, token_id: int) -> None:
 # -- teams ---------------------------------------------------------------------------------
 def create_team(rt: Runtime, actor: Actor, *, name: str, member_ids: list[int]) -> Team:
     actor.require_admin()
-    if not name.strip():
-        raise ValidationFailed("a team needs a name", field="name")
+    name = _team_name(name)
     with rt.db.transaction() as s:
         if s.scalar(select(Team.id).where(Team.workspace_id == actor.workspace_id, Team.name == name)):
             raise Conflict("a team with this name exists", field="name")
-        team = Team(workspace_id=actor.workspace_id, name=name.strip())
+        team = Team(workspace_id=actor.workspace_id, name=name)
         s.add(team)
         s.flush()
-        for uid in member_ids:
+        for uid in sorted(set(member_ids)):  # the same person twice is one membership
             get_user(s, actor, uid, field="member_ids")
             s.add(TeamMember(team_id=team.id, user_id=uid))
+        audit(s, actor, "team.create", f"team:{team.id}", name=name)
         return team
+
+
+def _team_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("a team needs a name", field="name")
+    if len(name) > 200:
+        raise ValidationFailed("a team name has at most 200 characters", field="name")
+    return name
+
+
+def _team_in(s: Session, actor: Actor, team_id: int) -> Team:
+    team = s.get(Team, team_id)
+    if team is None or team.workspace_id != actor.workspace_id:
+        raise NotFound("team not found")
+    return team
+
+
+def update_team(rt: Runtime, actor: Actor, team_id: int, *, name: str | None = None,
+                member_ids: list[int] | None = None) -> tuple[Team, list[int]]:
+    """Rename a team and/or replace its members (the list given is the whole new membership)."""
+    actor.require_admin()
+    with rt.db.transaction() as s:
+        team = _team_in(s, actor, team_id)
+        if name is not None:
+            name = _team_name(name)
+            if s.scalar(select(Team.id).where(Team.workspace_id == actor.workspace_id, Team.name == name,
+                                              Team.id != team_id)):
+                raise Conflict("a team with this name exists", field="name")
+            team.name = name
+        if member_ids is not None:
+            wanted = sorted(set(member_ids))
+            for uid in wanted:
+                get_user(s, actor, uid, field="member_ids")
+            s.execute(delete(TeamMember).where(TeamMember.team_id == team_id))
+            s.add_all(TeamMember(team_id=team_id, user_id=uid) for uid in wanted)
+        members = sorted(s.scalars(select(TeamMember.user_id).where(TeamMember.team_id == team_id)))
+        s.flush()
+        audit(s, actor, "team.update", f"team:{team_id}", name=team.name, member_ids=members)
+        return team, members
+
+
+def delete_team(rt: Runtime, actor: Actor, team_id: int) -> None:
+    """Conversations and tickets handed to the team keep their assignee and lose only the team
+    (the foreign keys say SET NULL); automation rules that named it skip that action."""
+    actor.require_admin()
+    with rt.db.transaction() as s:
+        team = _team_in(s, actor, team_id)
+        name = team.name
+        s.delete(team)
+        s.flush()
+        audit(s, actor, "team.delete", f"team:{team_id}", name=name)
 
 
 def list_teams(rt: Runtime, actor: Actor) -> list[tuple[Team, list[int]]]:

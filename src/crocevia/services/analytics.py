@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, false, func, literal, or_, select, text, union
+from sqlalchemy import and_, case, false, func, literal, or_, select, text, union
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -28,6 +28,9 @@ from crocevia.services.channels import get_channel, list_channels
 from crocevia.storage.tables import (
     AnalyticsChannelDay,
     AnalyticsContactDay,
+    AnalyticsPendingWait,
+    AnalyticsRollupState,
+    AnalyticsStatusDay,
     Booking,
     Channel,
     ContactConsent,
@@ -71,27 +74,15 @@ def period(rt: Runtime, actor: Actor, *, since: datetime | None, until: datetime
     return Period(since, until, ids)
 
 
-def _seconds(s: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
-    """later - earlier in seconds; the one engine difference of this module."""
-    if s.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
 def _day(s: Session, col: Any) -> ColumnElement[Any]:
-    if s.get_bind().dialect.name == "postgresql":
-        return cast(col, Date)
-    return func.date(col)
-
-
-def _in_period(p: Period) -> Any:
-    return and_(Message.channel_id.in_(p.channel_ids or (-1,)), Message.created_at >= p.since,
-                Message.created_at < p.until)
+    return rollups.utc_day(s, col)
 
 
 @contextmanager
 def _read(rt: Runtime) -> Iterator[Session]:
     with rt.db.read() as s:
+        # Rollups, their watermark and the live rest from one snapshot (rollups.py explains why).
+        rollups.repeatable_read(s)
         if rt.db.is_postgres:
             # These aggregates look expensive to the planner (correlated subqueries) but run in tens of
             # milliseconds; PostgreSQL's JIT would spend ~0.7 s compiling them first. Local to this read.
@@ -154,100 +145,132 @@ def _pct(part: int, whole: int) -> float | None:
 
 
 def channel_performance(rt: Runtime, actor: Actor, p: Period) -> list[dict[str, Any]]:
-    """One row per channel: volume in/out, delivery/read/failure rates, first response, resolution, bots."""
-    with _read(rt) as s:
-        channels = {c.id: c for c in s.scalars(select(Channel).where(Channel.id.in_(p.channel_ids or (-1,))))}
-        ws = Message.workspace_id == actor.workspace_id
-        # Volume: whole days from the rollups, the rest live. Statuses change after the fact (receipts),
-        # so delivered/read/failed are always counted live.
-        split = _split(s, actor.workspace_id, p.since, p.until)
-        counts: dict[int, list[int]] = {}
-        for cid, n_in, n_out in s.execute(
-                select(Message.channel_id, func.sum(case((Message.direction == "in", 1), else_=0)),
-                       func.sum(case((Message.direction == "out", 1), else_=0)))
-                .where(ws, _live(split, p.channel_ids)).group_by(Message.channel_id)):
-            counts[cid] = [int(n_in), int(n_out)]
-        if split.rolled is not None:
-            for cid, n_in, n_out in s.execute(
-                    select(AnalyticsChannelDay.channel_id, func.sum(AnalyticsChannelDay.inbound),
-                           func.sum(AnalyticsChannelDay.outbound))
-                    .where(AnalyticsChannelDay.workspace_id == actor.workspace_id,
-                           AnalyticsChannelDay.channel_id.in_(p.channel_ids or (-1,)),
-                           AnalyticsChannelDay.day >= split.rolled[0], AnalyticsChannelDay.day < split.rolled[1])
-                    .group_by(AnalyticsChannelDay.channel_id)):
-                c_in, c_out = counts.setdefault(cid, [0, 0])
-                counts[cid] = [c_in + int(n_in), c_out + int(n_out)]
-        # One pass over the range's messages, per conversation: its first customer message, bot and agent
-        # messages, and the delivery statuses of what was sent.
-        is_out = Message.direction == "out"
-        per_conv = (select(Message.conversation_id, Message.channel_id,
-                           func.min(case((Message.direction == "in", Message.created_at))).label("first_in"),
-                           func.sum(case((Message.author_type == "bot", 1), else_=0)).label("bot"),
-                           func.sum(case((Message.author_type == "agent", 1), else_=0)).label("agent"),
-                           func.sum(case((and_(is_out, Message.status.in_(DELIVERED)), 1), else_=0)).label("delivered"),
-                           func.sum(case((and_(is_out, Message.status == "read"), 1), else_=0)).label("read"),
-                           func.sum(case((and_(is_out, Message.status == "failed"), 1), else_=0)).label("failed"))
-                    .where(ws, _in_period(p)).group_by(Message.conversation_id, Message.channel_id).subquery())
-        # First response: per conversation, its first customer message in the range to the first
-        # agent reply after it (bots are measured by containment instead).
-        reply = aliased(Message)
-        first_out = (select(func.min(reply.created_at))
-                     .where(reply.conversation_id == per_conv.c.conversation_id, reply.direction == "out",
-                            reply.author_type == "agent", reply.created_at >= per_conv.c.first_in)
-                     .scalar_subquery())
-        # OFFSET 0 keeps PostgreSQL from inlining this, which would run the reply lookup twice per row.
-        pairs = (select(per_conv, case((per_conv.c.first_in.is_not(None), first_out)).label("first_out"))
-                 .offset(0).subquery())
-        with_bot = pairs.c.bot > 0
-        statuses = response = bots = {r.channel_id: r for r in s.execute(
-            select(pairs.c.channel_id, func.sum(pairs.c.delivered).label("delivered"),
-                   func.sum(pairs.c.read).label("read"), func.sum(pairs.c.failed).label("failed"),
-                   func.count(pairs.c.first_in).label("waiting"), func.count(pairs.c.first_out).label("answered"),
-                   func.avg(_seconds(s, pairs.c.first_out, pairs.c.first_in)).label("avg"),
-                   func.sum(case((with_bot, 1), else_=0)).label("with_bot"),
-                   func.sum(case((and_(with_bot, pairs.c.agent == 0), 1), else_=0)).label("contained"))
-            .group_by(pairs.c.channel_id))}
+    """One row per channel: volume in/out, delivery/read/failure rates, first response, resolution, bots.
 
+    Whole UTC days come from the daily rollups, the rest (partial days at the edges, days not rolled up
+    yet) from the messages; both count the same things (see rollups.py):
+    - statuses of the messages sent in the range, as they are now;
+    - customer waits: per conversation and UTC day, its first customer message in the range, and the
+      first agent reply at or after it (at any time; bots are measured by containment instead);
+    - bot containment: per conversation and UTC day with a bot message, whether no agent wrote that day.
+    """
+    with _read(rt) as s:
+        ids = p.channel_ids or (-1,)
+        channels = {c.id: c for c in s.scalars(select(Channel).where(Channel.id.in_(ids)))}
+        split = _split(s, actor.workspace_id, p.since, p.until)
+        sums: dict[int, dict[str, float]] = {}
+        statuses: dict[tuple[int, str, str | None], int] = {}
+        _live_performance(s, actor.workspace_id, split, p.channel_ids, sums, statuses)
+        if split.rolled is not None:
+            _rolled_performance(s, actor.workspace_id, split.rolled, ids, sums, statuses)
         resolution = {r.channel_id: r for r in s.execute(
             select(ConversationResolution.channel_id, func.count().label("n"),
                    func.avg(ConversationResolution.seconds).label("avg"))
             .where(ConversationResolution.workspace_id == actor.workspace_id,
-                   ConversationResolution.channel_id.in_(p.channel_ids or (-1,)),
+                   ConversationResolution.channel_id.in_(ids),
                    ConversationResolution.resolved_at >= p.since, ConversationResolution.resolved_at < p.until)
             .group_by(ConversationResolution.channel_id))}
-
-        reasons: dict[int, list[dict[str, Any]]] = {}
-        for r in s.execute(select(Message.channel_id, Message.failure_reason, func.count().label("n"))
-                           .where(ws, _in_period(p), Message.direction == "out", Message.status == "failed")
-                           .group_by(Message.channel_id, Message.failure_reason)):
-            reasons.setdefault(r.channel_id, []).append({"reason": r.failure_reason or "unknown", "count": r.n})
 
     rows = []
     for cid in p.channel_ids:
         c = channels.get(cid)
         if c is None:
             continue
-        v, fr, rs, b = statuses.get(cid), response.get(cid), resolution.get(cid), bots.get(cid)
-        n_in, out = counts.get(cid, (0, 0))
+        v = sums.get(cid, {})
+        n_in, out = int(v.get("inbound", 0)), int(v.get("outbound", 0))
+        delivered = sum(n for (ch, st, _), n in statuses.items() if ch == cid and st in DELIVERED)
+        read = sum(n for (ch, st, _), n in statuses.items() if ch == cid and st == "read")
+        by_reason: dict[str, int] = {}
+        for (ch, st, r), n in statuses.items():
+            if ch == cid and st == "failed" and n:
+                by_reason[r or "unknown"] = by_reason.get(r or "unknown", 0) + n
+        failed = sum(by_reason.values())
+        reasons = [{"reason": r, "count": n} for r, n in sorted(by_reason.items(), key=lambda x: (-x[1], x[0]))]
+        waiting, answered = int(v.get("waiting", 0)), int(v.get("answered", 0))
+        with_bot, contained = int(v.get("bot_conversations", 0)), int(v.get("bot_contained", 0))
+        rs = resolution.get(cid)
         rows.append({
             "channel_id": cid, "channel_name": c.name, "kind": c.kind,
-            "inbound": n_in, "outbound": out,
-            "delivered": int(v.delivered) if v else 0, "read": int(v.read) if v else 0,
-            "failed": int(v.failed) if v else 0,
-            "delivery_rate_pct": _pct(int(v.delivered), out) if v and out else None,
-            "read_rate_pct": _pct(int(v.read), out) if v and out else None,
-            "failure_rate_pct": _pct(int(v.failed), out) if v and out else None,
-            "failures_by_reason": sorted(reasons.get(cid, []), key=lambda x: (-x["count"], x["reason"])),
-            "conversations_waiting": int(fr.waiting) if fr else 0,
-            "conversations_answered": int(fr.answered) if fr else 0,
-            "first_response_avg_seconds": round(float(fr.avg), 1) if fr and fr.avg is not None else None,
+            "inbound": n_in, "outbound": out, "delivered": delivered, "read": read, "failed": failed,
+            "delivery_rate_pct": _pct(delivered, out) if out else None,
+            "read_rate_pct": _pct(read, out) if out else None,
+            "failure_rate_pct": _pct(failed, out) if out else None,
+            "failures_by_reason": reasons,
+            "conversations_waiting": waiting, "conversations_answered": answered,
+            "first_response_avg_seconds": round(v["response_seconds"] / answered, 1) if answered else None,
             "resolved": int(rs.n) if rs else 0,
             "resolution_avg_seconds": round(float(rs.avg), 1) if rs and rs.avg is not None else None,
-            "bot_conversations": int(b.with_bot) if b else 0,
-            "bot_contained": int(b.contained) if b else 0,
-            "bot_containment_pct": _pct(int(b.contained), int(b.with_bot)) if b else None,
+            "bot_conversations": with_bot, "bot_contained": contained,
+            "bot_containment_pct": _pct(contained, with_bot) if with_bot else None,
         })
     return rows
+
+
+def _add(sums: dict[int, dict[str, float]], channel_id: int, **values: Any) -> None:
+    into = sums.setdefault(channel_id, {})
+    for k, v in values.items():
+        into[k] = into.get(k, 0) + float(v or 0)
+
+
+def _live_performance(s: Session, workspace_id: int, split: _Split, ids: tuple[int, ...],
+                      sums: dict[int, dict[str, float]], statuses: dict[tuple[int, str, str | None], int]) -> None:
+    if not split.live:
+        return
+    where = and_(Message.workspace_id == workspace_id, _live(split, ids))
+    w = rollups.waits_by_conversation_day(s, where)
+    with_bot = w.c.bot > 0
+    for r in s.execute(select(w.c.channel_id, func.sum(w.c.n_in).label("n_in"), func.sum(w.c.n_out).label("n_out"),
+                              func.count(w.c.first_in).label("waiting"), func.count(w.c.first_out).label("answered"),
+                              func.sum(rollups.seconds_between(s, w.c.first_out, w.c.first_in)).label("seconds"),
+                              func.sum(case((with_bot, 1), else_=0)).label("bot"),
+                              func.sum(case((and_(with_bot, w.c.agent == 0), 1), else_=0)).label("contained"))
+                       .group_by(w.c.channel_id)):
+        _add(sums, r.channel_id, inbound=r.n_in, outbound=r.n_out, waiting=r.waiting, answered=r.answered,
+             response_seconds=r.seconds, bot_conversations=r.bot, bot_contained=r.contained)
+    reason = case((Message.status == "failed", func.coalesce(Message.failure_reason, "")))
+    for cid, status, why, n in s.execute(
+            select(Message.channel_id, Message.status, reason, func.count())
+            .where(where, Message.direction == "out", Message.status.in_(rollups.COUNTED_STATUSES))
+            .group_by(Message.channel_id, Message.status, reason)):
+        statuses[(cid, status, why)] = statuses.get((cid, status, why), 0) + int(n)
+
+
+def _rolled_performance(s: Session, workspace_id: int, days: tuple[date, date], ids: tuple[int, ...],
+                        sums: dict[int, dict[str, float]], statuses: dict[tuple[int, str, str | None], int]) -> None:
+    cd, sd, pw = AnalyticsChannelDay, AnalyticsStatusDay, AnalyticsPendingWait
+    for r in s.execute(select(cd.channel_id, func.sum(cd.inbound).label("n_in"), func.sum(cd.outbound).label("n_out"),
+                              func.sum(cd.waiting).label("waiting"), func.sum(cd.answered).label("answered"),
+                              func.sum(cd.response_seconds).label("seconds"),
+                              func.sum(cd.bot_conversations).label("bot"),
+                              func.sum(cd.bot_contained).label("contained"))
+                       .where(cd.workspace_id == workspace_id, cd.channel_id.in_(ids), cd.day >= days[0],
+                              cd.day < days[1])
+                       .group_by(cd.channel_id)):
+        _add(sums, r.channel_id, inbound=r.n_in, outbound=r.n_out, waiting=r.waiting, answered=r.answered,
+             response_seconds=r.seconds, bot_conversations=r.bot, bot_contained=r.contained)
+    # The rollup's counts plus the trigger's -1/+1 rows for later status changes.
+    for cid, status, why, n in s.execute(
+            select(sd.channel_id, sd.status, sd.reason, func.sum(sd.n))
+            .where(sd.workspace_id == workspace_id, sd.channel_id.in_(ids), sd.day >= days[0], sd.day < days[1])
+            .group_by(sd.channel_id, sd.status, sd.reason)):
+        statuses[(cid, status, why)] = statuses.get((cid, status, why), 0) + int(n)
+    # Waits still pending at the last rollup run: their first agent reply, if one came since. Replies
+    # before the last run (less GRACE) were settled by it, so only the recent messages are joined.
+    checked = s.scalar(select(AnalyticsRollupState.waits_checked_at)
+                       .where(AnalyticsRollupState.workspace_id == workspace_id))
+    reply = aliased(Message)
+    on = [reply.conversation_id == pw.conversation_id, reply.workspace_id == workspace_id,
+          reply.direction == "out", reply.author_type == "agent", reply.created_at >= pw.first_in]
+    if checked is not None:
+        on.append(reply.created_at >= checked - rollups.GRACE)
+    first = (select(pw.channel_id, pw.first_in, func.min(reply.created_at).label("first_out"))
+             .join(reply, and_(*on))
+             .where(pw.workspace_id == workspace_id, pw.channel_id.in_(ids), pw.day >= days[0], pw.day < days[1])
+             .group_by(pw.id, pw.channel_id, pw.first_in).subquery())
+    waited = rollups.seconds_between(s, first.c.first_out, first.c.first_in)
+    for r in s.execute(select(first.c.channel_id, func.count().label("n"), func.sum(waited).label("seconds"))
+                       .group_by(first.c.channel_id)):
+        _add(sums, r.channel_id, answered=r.n, response_seconds=r.seconds)
 
 
 def daily_volume(rt: Runtime, actor: Actor, p: Period) -> list[dict[str, Any]]:

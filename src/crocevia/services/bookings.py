@@ -233,9 +233,12 @@ def upcoming_for_contact_in(s: Session, workspace_id: int, contact_id: int, now:
                     .order_by(Booking.starts_at).limit(1))
 
 
-def list_bookings(rt: Runtime, actor: Actor, *, resource_id: int | None = None) -> list[Booking]:
+def list_bookings(rt: Runtime, actor: Actor, *, resource_id: int | None = None,
+                  contact_id: int | None = None) -> list[Booking]:
     with rt.db.read() as s:
         q = select(Booking).where(Booking.workspace_id == actor.workspace_id)
         if resource_id is not None:
             q = q.where(Booking.resource_id == resource_id)
+        if contact_id is not None:  # the inbox's contact panel (index ix_bookings_contact)
+            q = q.where(Booking.contact_id == contact_id)
         return list(s.scalars(q.order_by(Booking.starts_at, Booking.id).limit(500)))

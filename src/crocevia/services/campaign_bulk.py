@@ -7,7 +7,8 @@ the same order, the payload check, the reply-window check and DLP — and then w
 batch with multi-row inserts in the caller's one transaction:
 
 * new conversations, messages (idempotency key ``cmp-<campaign>-<contact>``, unique per
-  workspace) and outbox rows are inserted with executemany / ``INSERT .. RETURNING``;
+  workspace) and outbox rows are inserted with plain executemany, their ids allocated up front
+  (``allocate_ids``) instead of returned row by row;
 * DLP scans once per distinct (channel, text): a template without per-contact variables or links
   is scanned once per batch, a personalised one per recipient as before; findings, vault entries
   and alerts are recorded per message exactly as ``protection.record`` does;
@@ -24,7 +25,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -39,12 +40,25 @@ from crocevia.services.messages import SendRequest, check_payload, check_window
 from crocevia.services.protection import Protected, protect
 from crocevia.services.protection import record as record_protection
 from crocevia.services.serialize import conversation_dict, message_dict
+from crocevia.storage.fast import FastStatement
 from crocevia.storage.tables import Channel, Conversation, Message, OutboxItem
 
 _T = TypeVar("_T")
 _CONV = cast(Table, Conversation.__table__)
 _MSG = cast(Table, Message.__table__)
 _OUTBOX = cast(Table, OutboxItem.__table__)
+# Written with one DBAPI executemany each (storage/fast.py): SQLAlchemy's per-row parameter handling
+# costs more than SQLite's insert itself at thousands of rows per batch.
+_CONV_KEYS = ("id", "workspace_id", "channel_id", "contact_id", "thread_key", "status", "labels", "last_activity_at",
+              "last_message_preview", "unread_count", "bot_active", "created_at", "assignee_id", "team_id",
+              "snoozed_until", "last_inbound_at")
+_MSG_KEYS = ("id", "workspace_id", "conversation_id", "channel_id", "direction", "author_type", "author_user_id",
+             "kind", "text", "content", "status", "idempotency_key", "created_at", "failure_reason",
+             "provider_message_id", "reply_to_id", "sent_at", "delivered_at", "read_at")
+_OUTBOX_KEYS = ("workspace_id", "message_id", "channel_id", "status", "attempts", "next_attempt_at", "created_at")
+_CONV_INSERT = FastStatement(insert(_CONV), _CONV_KEYS)
+_MSG_INSERT = FastStatement(insert(_MSG), _MSG_KEYS)
+_OUTBOX_INSERT = FastStatement(insert(_OUTBOX), _OUTBOX_KEYS)
 
 
 @dataclass
@@ -128,9 +142,12 @@ class BulkWriter:
                      "last_message_preview": _preview(st.msg), "unread_count": 0, "bot_active": False,
                      "created_at": now, "assignee_id": None, "team_id": None, "snoozed_until": None,
                      "last_inbound_at": None} for st in opened]
-            ids = s.execute(_CONV.insert().returning(_CONV.c.id, sort_by_parameter_order=True), rows).scalars().all()
+            ids = allocate_ids(s, _CONV, len(rows))
+            for row, conv_id in zip(rows, ids, strict=True):
+                row["id"] = conv_id
+            _CONV_INSERT.many(s.connection(), rows)
             for st, row, conv_id in zip(opened, rows, ids, strict=True):
-                st.conv = _as(Conversation, id=conv_id, **row)
+                st.conv = _as(Conversation, **row)
                 st.msg.conversation_id = conv_id
         if existing:
             s.execute(update(_CONV).where(_CONV.c.id == bindparam("cid")).values(
@@ -141,17 +158,14 @@ class BulkWriter:
                 # The loaded object mirrors the row for the event, without being flushed again.
                 set_committed_value(st.conv, "last_activity_at", now)
                 set_committed_value(st.conv, "last_message_preview", _preview(st.msg))
-        cols = ("workspace_id", "conversation_id", "channel_id", "direction", "author_type", "author_user_id", "kind",
-                "text", "content", "status", "idempotency_key", "created_at", "failure_reason",
-                "provider_message_id", "reply_to_id", "sent_at", "delivered_at", "read_at")
-        msg_rows = [{k: getattr(st.msg, k) for k in cols} for st in self.staged]
-        msg_ids = s.execute(_MSG.insert().returning(_MSG.c.id, sort_by_parameter_order=True),
-                            msg_rows).scalars().all()
+        msg_ids = allocate_ids(s, _MSG, len(self.staged))
         for st, mid in zip(self.staged, msg_ids, strict=True):
             st.msg.id = mid
-        s.execute(insert(_OUTBOX), [{"workspace_id": self.workspace_id, "message_id": st.msg.id,
-                                     "channel_id": st.msg.channel_id, "status": "pending", "attempts": 0,
-                                     "next_attempt_at": now, "created_at": now} for st in self.staged])
+        conn = s.connection()
+        _MSG_INSERT.many(conn, [{k: getattr(st.msg, k) for k in _MSG_KEYS} for st in self.staged])
+        _OUTBOX_INSERT.many(conn, [{"workspace_id": self.workspace_id, "message_id": st.msg.id,
+                                    "channel_id": st.msg.channel_id, "status": "pending", "attempts": 0,
+                                    "next_attempt_at": now, "created_at": now} for st in self.staged])
         for st in self.staged:
             assert st.conv is not None
             if st.protected.decision.findings:
@@ -161,6 +175,21 @@ class BulkWriter:
                  {"message": message_dict(st.msg), "conversation": conversation_dict(st.conv)},
                  channel_id=st.msg.channel_id)
         self.staged = []
+
+
+def allocate_ids(s: Session, table: Table, n: int) -> list[int]:
+    """``n`` fresh primary keys for ``table``, so a batch goes in with one plain executemany (no
+    ``INSERT .. RETURNING`` row by row). PostgreSQL: from the column's own sequence. SQLite: after the
+    highest id — safe because every write transaction there starts with ``BEGIN IMMEDIATE`` (storage/db.py),
+    so no other writer can insert between this read and our insert."""
+    if n <= 0:
+        return []
+    if s.get_bind().dialect.name == "postgresql":
+        seq = s.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
+        return [int(x) for x in s.execute(text("SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n)"),
+                                          {"seq": seq, "n": n}).scalars()]
+    first = int(s.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
+    return list(range(first, first + n))
 
 
 def _as(model: type[_T], **values: Any) -> _T:

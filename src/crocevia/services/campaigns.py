@@ -23,7 +23,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from crocevia.channels.registry import get_adapter
@@ -36,8 +36,9 @@ from crocevia.services.actor import Actor
 from crocevia.services.campaign_bulk import BulkWriter
 from crocevia.services.events import emit
 from crocevia.services.scoped import get_in_workspace
-from crocevia.services.segments import get_segment_in, iter_members, parse_filter
+from crocevia.services.segments import get_segment_in, iter_member_ids, parse_filter
 from crocevia.services.templates import get_template_in, render
+from crocevia.storage.fast import FastStatement
 from crocevia.storage.tables import (
     Campaign,
     CampaignRecipient,
@@ -104,6 +105,8 @@ def _apply(s: Session, actor: Actor, c: Campaign, fields: dict[str, Any]) -> Non
             ch = s.get(Channel, int(cid))
             if ch is None or ch.workspace_id != actor.workspace_id:
                 raise NotFound("channel not found", field=f"channel_ids[{i}]")
+            if int(cid) in [int(x) for x in ids[:i]]:
+                raise ValidationFailed("each channel can appear once in the fallback order", field=f"channel_ids[{i}]")
         c.channel_order = [int(x) for x in ids]
     if "scheduled_at" in fields:
         c.scheduled_at = fields["scheduled_at"]
@@ -272,9 +275,13 @@ def run(rt: Runtime, campaign_id: int, *, max_batches: int | None = None) -> Non
         resolved = c.audience_resolved
     if not resolved:
         _resolve_audience(rt, campaign_id)
+    with rt.db.read() as s:
+        # Counted once; each batch then moves its own recipients from pending to sent/skipped, so the
+        # progress events do not recount a million rows per batch (progress() still counts for real).
+        counts = _counts(s, campaign_id)
     batches = 0
     while max_batches is None or batches < max_batches:
-        outcome = _send_batch(rt, campaign_id)
+        outcome = _send_batch(rt, campaign_id, counts)
         batches += 1
         if outcome != "more":
             return
@@ -300,35 +307,31 @@ def _resolve_audience(rt: Runtime, campaign_id: int) -> None:
             CampaignRecipient.campaign_id == c.id)) or 0)
         now = rt.clock.now()
         rows: list[dict[str, Any]] = []
-        table = cast(Table, CampaignRecipient.__table__)
-        for contact in iter_members(s, c.workspace_id, f, now, after_id=after):
-            rows.append({"workspace_id": c.workspace_id, "campaign_id": c.id, "contact_id": contact.id,
-                         "status": "pending", "variant": variant_for(contact.id, c.split_b_percent),
+        conn = s.connection()
+        ws_id, split = c.workspace_id, c.split_b_percent
+        for contact_id in iter_member_ids(s, c.workspace_id, f, now, after_id=after):
+            rows.append({"workspace_id": ws_id, "campaign_id": campaign_id, "contact_id": contact_id,
+                         "status": "pending", "variant": variant_for(contact_id, split) if split else "A",
                          "created_at": now, "updated_at": now})
             if len(rows) >= INSERT_BATCH:
-                s.execute(insert(table), rows)
+                _RCP_INSERT.many(conn, rows)
                 rows = []
-        if rows:
-            s.execute(insert(table), rows)
+        _RCP_INSERT.many(conn, rows)
         c.audience_resolved = True
 
 
-def _send_batch(rt: Runtime, campaign_id: int) -> str:
+def _send_batch(rt: Runtime, campaign_id: int, counts: dict[str, int] | None = None) -> str:
     now = rt.clock.now()
+    counts = counts if counts is not None else {"pending": 0, "sent": 0, "skipped": 0, "total": 0}
     with rt.db.transaction() as s:
         c = s.get(Campaign, campaign_id)
         if c is None or c.status != "running":
             return "stopped"
-        q = (select(CampaignRecipient).where(CampaignRecipient.campaign_id == c.id,
-                                             CampaignRecipient.status == "pending")
-             .where((CampaignRecipient.not_before.is_(None)) | (CampaignRecipient.not_before <= now))
-             .order_by(CampaignRecipient.id).limit(BATCH))
-        if rt.db.is_postgres:
-            q = q.with_for_update(skip_locked=True)
-        batch = list(s.scalars(q))
+        bulk = BULK and not c.survey_kind
+        batch = _pending(s, rt, c, now, bulk)
         if batch:
             ctx = _BatchContext.load(s, c, [r.contact_id for r in batch], now)
-            if BULK and not c.survey_kind:
+            if bulk:
                 ctx.writer = BulkWriter(rt, c.workspace_id)
             for r in batch:
                 _decide(s, rt, c, r, ctx, now)
@@ -336,7 +339,13 @@ def _send_batch(rt: Runtime, campaign_id: int) -> str:
                 ctx.writer.flush(s, now)
                 for r, msg in ctx.staged_for:
                     r.message_id = msg.id
-            emit(s, "campaign.progress", c.workspace_id, {"id": c.id, **_counts(s, c.id)})
+            if bulk:
+                _write_recipients(s, cast("list[_Recipient]", batch))
+            for r in batch:
+                if r.status != "pending":
+                    counts["pending"] -= 1
+                    counts[r.status] = counts.get(r.status, 0) + 1
+            emit(s, "campaign.progress", c.workspace_id, {"id": c.id, **counts})
             return "more"
         # Nothing due: either finished, or recipients wait for their quiet hours to end.
         wake = s.scalar(select(func.min(CampaignRecipient.not_before)).where(
@@ -350,11 +359,56 @@ def _send_batch(rt: Runtime, campaign_id: int) -> str:
         return "done"
 
 
+class _Recipient:
+    """A recipient row as plain attributes: the bulk path decides on these and writes them back with
+    one executemany, instead of loading ORM objects and flushing them one UPDATE at a time."""
+
+    __slots__ = ("channel_id", "contact_id", "id", "message_id", "not_before", "reason", "status", "updated_at",
+                 "variant")
+
+    def __init__(self, row: Any) -> None:
+        self.id, self.contact_id, self.variant, self.not_before = row.id, row.contact_id, row.variant, row.not_before
+        self.status, self.reason, self.channel_id, self.message_id = "pending", None, None, None
+        self.updated_at = row.updated_at
+
+
+_RCP = cast(Table, CampaignRecipient.__table__)
+_RCP_INSERT = FastStatement(insert(_RCP), ("workspace_id", "campaign_id", "contact_id", "status", "variant",
+                                           "created_at", "updated_at"))
+_RCP_UPDATE = FastStatement(update(_RCP).where(_RCP.c.id == bindparam("rid")).values(
+    status=bindparam("r_status"), reason=bindparam("r_reason"), channel_id=bindparam("r_channel_id"),
+    message_id=bindparam("r_message_id"), not_before=bindparam("r_not_before"),
+    updated_at=bindparam("r_updated_at")),
+    ("rid", "r_status", "r_reason", "r_channel_id", "r_message_id", "r_not_before", "r_updated_at"))
+
+
+def _pending(s: Session, rt: Runtime, c: Campaign, now: datetime, bulk: bool) -> list[Any]:
+    """The next due pending recipients (ORM objects on the one-by-one path, _Recipient on the bulk one)."""
+    due = ((CampaignRecipient.campaign_id == c.id) & (CampaignRecipient.status == "pending")
+           & ((CampaignRecipient.not_before.is_(None)) | (CampaignRecipient.not_before <= now)))
+    if not bulk:
+        q = select(CampaignRecipient).where(due).order_by(CampaignRecipient.id).limit(BATCH)
+        if rt.db.is_postgres:
+            q = q.with_for_update(skip_locked=True)
+        return list(s.scalars(q))
+    rq = (select(_RCP.c.id, _RCP.c.contact_id, _RCP.c.variant, _RCP.c.not_before, _RCP.c.updated_at).where(due)
+          .order_by(_RCP.c.id).limit(BATCH))
+    if rt.db.is_postgres:
+        rq = rq.with_for_update(skip_locked=True)
+    return [_Recipient(row) for row in s.execute(rq)]
+
+
+def _write_recipients(s: Session, batch: list[_Recipient]) -> None:
+    _RCP_UPDATE.many(s.connection(), [
+        {"rid": r.id, "r_status": r.status, "r_reason": r.reason, "r_channel_id": r.channel_id,
+         "r_message_id": r.message_id, "r_not_before": r.not_before, "r_updated_at": r.updated_at} for r in batch])
+
+
 class _BatchContext:
     """What a batch needs about its contacts, read in a few queries instead of several per contact."""
 
     def __init__(self) -> None:
-        self.contacts: dict[int, Contact] = {}
+        self.contacts: dict[int, Any] = {}  # id -> row (id, name, language, country, attributes, timezone...)
         self.identities: dict[int, set[int]] = {}
         self.consent: dict[tuple[int, int], str] = {}
         self.channels: dict[int, Channel] = {}
@@ -372,7 +426,10 @@ class _BatchContext:
     @classmethod
     def load(cls, s: Session, c: Campaign, contact_ids: list[int], now: datetime) -> _BatchContext:
         ctx = cls()
-        ctx.contacts = {x.id: x for x in s.scalars(select(Contact).where(Contact.id.in_(contact_ids)))}
+        # Only the columns rendering and the rules read, as plain rows (no ORM identity map to fill).
+        ctx.contacts = {x.id: x for x in s.execute(select(
+            Contact.id, Contact.name, Contact.language, Contact.country, Contact.attributes, Contact.timezone,
+            Contact.merged_into_id).where(Contact.id.in_(contact_ids)))}
         for cid, ch in s.execute(select(ContactIdentity.contact_id, ContactIdentity.channel_id).where(
                 ContactIdentity.contact_id.in_(contact_ids), ContactIdentity.channel_id.in_(c.channel_order))):
             ctx.identities.setdefault(cid, set()).add(ch)
@@ -498,7 +555,7 @@ def _compose(rt: Runtime, c: Campaign, r: CampaignRecipient, contact: Contact, c
 
     tpl = ctx.template_b if r.variant == "B" and ctx.template_b is not None else ctx.template
     assert tpl is not None
-    out = render(s, tpl, contact)
+    out = render(s, tpl, contact, workspace_language=ctx.workspace.language if ctx.workspace else None)
     links: list[str] = []
 
     def track(m: re.Match[str]) -> str:

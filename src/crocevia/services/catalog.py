@@ -127,10 +127,12 @@ def get_order(rt: Runtime, actor: Actor, order_id: int) -> Order:
         return get_order_in(s, actor, order_id)
 
 
-def list_orders(rt: Runtime, actor: Actor) -> list[Order]:
+def list_orders(rt: Runtime, actor: Actor, *, contact_id: int | None = None) -> list[Order]:
     with rt.db.read() as s:
-        return list(s.scalars(select(Order).where(Order.workspace_id == actor.workspace_id)
-                              .order_by(Order.id.desc()).limit(500)))
+        q = select(Order).where(Order.workspace_id == actor.workspace_id)
+        if contact_id is not None:  # the inbox's contact panel (index ix_orders_contact)
+            q = q.where(Order.contact_id == contact_id)
+        return list(s.scalars(q.order_by(Order.id.desc()).limit(500)))
 
 
 def latest_order_for_contact_in(s: Session, workspace_id: int, contact_id: int) -> Order | None:

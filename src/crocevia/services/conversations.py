@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from crocevia.dlp.policy import Direction as DlpDirection
@@ -18,13 +18,15 @@ from crocevia.runtime import Runtime
 from crocevia.services.accounts import get_user
 from crocevia.services.actor import Actor
 from crocevia.services.events import emit
+from crocevia.services.labels import carrying, clean_name, ensure_in
 from crocevia.services.protection import protect
 from crocevia.services.protection import record as record_protection
 from crocevia.services.serialize import conversation_dict, note_dict
+from crocevia.services.ticket_rules_hook import labels_added_in
+from crocevia.storage import fulltext
 from crocevia.storage.tables import Contact, Conversation, Message, Note, Team, User
 
 FILTER_BATCH = 500
-LABEL_RE = re.compile(r"^[\w\- ]{1,40}$", re.UNICODE)
 
 
 def get_conversation_in(s: Session, actor: Actor, conversation_id: int) -> Conversation:
@@ -70,7 +72,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise ValidationFailed("cursor is not one this API gave out", field="cursor") from exc
 
 
-def _filtered(actor: Actor, f: ConversationFilter) -> Select[Conversation, Contact]:
+def _filtered(actor: Actor, f: ConversationFilter, dialect: str) -> Select[Conversation, Contact]:
     stmt = (
         select(Conversation, Contact)
         .join(Contact, Contact.id == Conversation.contact_id)
@@ -97,15 +99,13 @@ def _filtered(actor: Actor, f: ConversationFilter) -> Select[Conversation, Conta
     if f.contact_id is not None:
         stmt = stmt.where(Conversation.contact_id == f.contact_id)
     if f.q:
+        # Contacts by substring (few rows); message text through the full-text index (millions of
+        # rows): every word of q starts a word of one message, case and accents aside (storage/fulltext).
         like = f"%{f.q.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Contact.name).like(like),
-                Contact.phone_e164.like(f"%{f.q}%"),
-                Contact.email.like(like),
-                exists().where(Message.conversation_id == Conversation.id, func.lower(Message.text).like(like)),
-            )
-        )
+        found = [func.lower(Contact.name).like(like), Contact.phone_e164.like(f"%{f.q}%"), Contact.email.like(like)]
+        if terms := fulltext.words(f.q):
+            found.append(Conversation.id.in_(fulltext.matching_messages(dialect, actor.workspace_id, terms)))
+        stmt = stmt.where(or_(*found))
     return stmt
 
 
@@ -122,14 +122,17 @@ def list_conversations(
 ) -> ConversationPage:
     """Newest activity first; the cursor is (last_activity_at, id) so pages never skip or repeat."""
     limit = max(1, min(limit, 200))
-    base = _filtered(actor, f)
+    base = _filtered(actor, f, rt.db.engine.dialect.name)
     stmt = _after(base, decode_cursor(cursor)) if cursor else base
     order = (Conversation.last_activity_at.desc(), Conversation.id.desc())
     with rt.db.read() as s:
         if f.label:
-            # Labels are a JSON list, filtered here to stay portable on both engines. Read in
-            # batches until the page is full, so a label far down the inbox is still found.
+            # Labels are a JSON list: SQL narrows to rows whose JSON text holds the quoted name
+            # (portable on both engines, so a rare label does not read the whole inbox), and
+            # Python checks each exactly. Read in batches until the page is full.
             label = f.label.strip().lower()
+            base = base.where(carrying(actor.workspace_id, label))
+            stmt = _after(base, decode_cursor(cursor)) if cursor else base
             rows: list[tuple[Conversation, Contact]] = []
             while len(rows) <= limit:
                 batch = [(c, p) for c, p in s.execute(stmt.order_by(*order).limit(FILTER_BATCH)).all()]
@@ -195,7 +198,7 @@ def set_status(
             emit(s, "conversation.resolved", actor.workspace_id, conversation_dict(conv), channel_id=conv.channel_id)
             from crocevia.services.surveys import on_resolved_in  # CSAT after resolution (issue 7)
 
-            on_resolved_in(s, conv)
+            on_resolved_in(s, conv, rt.clock.now())
             from crocevia.services.analytics import record_resolution  # resolution time (issue 9)
 
             record_resolution(s, conv, rt.clock.now())
@@ -204,14 +207,14 @@ def set_status(
 
 def set_labels(rt: Runtime, actor: Actor, conversation_id: int, labels: list[str]) -> Conversation:
     actor.require_write()
-    clean = sorted({lbl.strip().lower() for lbl in labels if lbl.strip()})
-    for lbl in clean:
-        if not LABEL_RE.match(lbl):
-            raise ValidationFailed(f"label {lbl!r} may only hold letters, digits, spaces and dashes", field="labels")
+    clean = sorted({clean_name(lbl, field="labels") for lbl in labels if lbl.strip()})
     with rt.db.transaction() as s:
         conv = get_conversation_in(s, actor, conversation_id)
-        conv.labels = clean
+        ensure_in(s, conv.workspace_id, clean)  # a new name joins the catalogue, with a colour
+        before, conv.labels = list(conv.labels or []), clean
         _changed(s, actor, conv, "labels")
+        # "Label added" automation rules (issue 8) run after commit, from a durable task.
+        labels_added_in(s, workspace_id=conv.workspace_id, conversation_id=conv.id, before=before, after=clean)
         return conv
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from crocevia.events.bus import Event
-from crocevia.storage.fast import FastStatement
+from crocevia.storage.fast import FastStatement, connection_of
 from crocevia.storage.tables import WebhookDelivery, WebhookSubscription
 
 _WS = cast(Table, WebhookSubscription.__table__)
@@ -55,6 +55,6 @@ def _subscriptions(session: Session, workspace_id: int) -> list[_Subscription]:
     cache: dict[int, list[_Subscription]] = session.info.setdefault("webhook_subs", {})
     if workspace_id not in cache:
         session.flush()  # a subscription added in this very transaction counts, as with an ORM query
-        rows = _ACTIVE_SUBSCRIPTIONS.rows(session.connection(), {"workspace_id": workspace_id})
+        rows = _ACTIVE_SUBSCRIPTIONS.rows(connection_of(session), {"workspace_id": workspace_id})
         cache[workspace_id] = [_Subscription(int(sub_id), list(events or [])) for sub_id, events in rows]
     return cache[workspace_id]

@@ -13,7 +13,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, case, delete, func, insert, null, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -42,12 +42,13 @@ from crocevia.runtime import Runtime
 from crocevia.services import promotion_hooks
 from crocevia.services.contacts import set_consent_in
 from crocevia.services.events import emit
-from crocevia.services.protection import protect
+from crocevia.services.protection import Protected, protect
 from crocevia.services.protection import record as record_protection
 from crocevia.services.serialize import conversation_dict, message_dict
+from crocevia.services.surveys import open_survey_questions
 from crocevia.services.ticket_rules_hook import enqueue_message_rules_in
 from crocevia.storage.db import lock_for_transaction
-from crocevia.storage.fast import FastStatement
+from crocevia.storage.fast import FastInStatement, FastStatement, connection_of
 from crocevia.storage.tables import Channel, Contact, ContactIdentity, Conversation, EarlyStatus, Message
 
 log = logging.getLogger(__name__)
@@ -64,16 +65,25 @@ class IngestResult:
     ignored: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Delivery:
+    """One webhook's events, on its channel: a caller of ``ingest``."""
+
+    rt: Runtime
+    channel: Channel
+    events: list[InboundEvent]
+
+
 def ingest(rt: Runtime, channel: Channel, events: list[InboundEvent]) -> IngestResult:
     """Store a webhook's events atomically; returns once they are committed.
 
-    The work joins the database's group commit (``Database.write``): webhooks arriving
-    together share one transaction, and each caller returns only after that commit.
-    Retried once if a twin delivery raced us from another process.
+    The work joins the database's group commit (``Database.write_many``): webhooks arriving
+    together are stored by one call in one transaction, and each caller returns only after
+    that commit. Retried once if a twin delivery raced us from another process.
     """
     for attempt in (1, 2):
         try:
-            return rt.db.write(lambda s: _ingest_in(s, rt, channel, events))
+            return rt.db.write_many(_ingest_deliveries, _Delivery(rt, channel, events))
         except IntegrityError:
             # Two deliveries of the same provider message raced; the retry sees the winner's row.
             if attempt == 2:
@@ -86,7 +96,7 @@ async def ingest_async(rt: Runtime, channel: Channel, events: list[InboundEvent]
     """``ingest`` for the event loop: the webhook route awaits the commit without a thread of its own."""
     for attempt in (1, 2):
         try:
-            return await rt.db.write_async(lambda s: _ingest_in(s, rt, channel, events))
+            return await rt.db.write_many_async(_ingest_deliveries, _Delivery(rt, channel, events))
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -95,84 +105,83 @@ async def ingest_async(rt: Runtime, channel: Channel, events: list[InboundEvent]
 
 
 def _ingest_in(s: Session, rt: Runtime, channel: Channel, events: list[InboundEvent]) -> IngestResult:
-    result = IngestResult()
+    return _ingest_deliveries(s, [_Delivery(rt, channel, events)])[0]
+
+
+def _ingest_deliveries(s: Session, deliveries: list[_Delivery]) -> list[IngestResult]:
+    """Store the events of every delivery in this group commit: the customer messages of all of
+    them together (set-wise, see ``_store_messages``), then the other events of each, in order."""
+    results = [IngestResult() for _ in deliveries]
+    if not deliveries:
+        return results
+    rt = deliveries[0].rt
     now = rt.clock.now()
-    for event in events:
-        if isinstance(event, InboundMessage):
-            msg_id = _store_message(s, rt, channel, event, now)
+    owners = [i for i, d in enumerate(deliveries) for ev in d.events if isinstance(ev, InboundMessage)]
+    messages = [(d.channel, ev) for d in deliveries for ev in d.events if isinstance(ev, InboundMessage)]
+    if messages:
+        for owner, msg_id in zip(owners, _store_messages(s, rt, messages, now), strict=True):
             if msg_id is None:
-                result.duplicates += 1
+                results[owner].duplicates += 1
             else:
-                result.stored.append(msg_id)
-        elif isinstance(event, StatusUpdate):
-            result.statuses += _apply_status(s, channel, event, now)
-        elif isinstance(event, StatusUpTo):
-            result.statuses += _apply_status_up_to(s, channel, event)
-        elif isinstance(event, Reaction):
-            _apply_reaction(s, channel, event)
-        elif isinstance(event, MessageEdit):
-            _apply_edit(s, channel, event)
-        elif isinstance(event, IgnoredEvent):
-            log.info("ignored %s event", event.event_type, extra={"channel_id": channel.id})
-            result.ignored.append(event.event_type)
-    return result
+                results[owner].stored.append(msg_id)
+    for result, d in zip(results, deliveries, strict=True):
+        channel = d.channel
+        for event in d.events:
+            if isinstance(event, StatusUpdate):
+                result.statuses += _apply_status(s, channel, event, now)
+            elif isinstance(event, StatusUpTo):
+                result.statuses += _apply_status_up_to(s, channel, event)
+            elif isinstance(event, Reaction):
+                _apply_reaction(s, channel, event)
+            elif isinstance(event, MessageEdit):
+                _apply_edit(s, channel, event)
+            elif isinstance(event, IgnoredEvent):
+                log.info("ignored %s event", event.event_type, extra={"channel_id": channel.id})
+                result.ignored.append(event.event_type)
+    return results
 
 
 # -- the new-message hot path ------------------------------------------------------------------
-# Every webhook runs these, so they are SQLAlchemy Core statements built once (bound
-# parameters, compiled once and cached) on the session's connection: the ORM's unit of work
-# and per-query expression building cost more than the database work itself here. The rare
-# paths below (statuses, reactions, edits, consent) stay on the ORM.
+# Every webhook runs this, and webhooks arriving together are stored together: each step below is
+# one statement for the whole group commit (per channel), not one per message. Statements are
+# SQLAlchemy Core, built once; the ORM's unit of work and per-query expression building cost more
+# than the database work itself here. The rare paths (statuses, reactions, edits, consent) stay on
+# the ORM.
 _M = cast(Table, Message.__table__)
 _CI = cast(Table, ContactIdentity.__table__)
 _CT = cast(Table, Contact.__table__)
 _CV = cast(Table, Conversation.__table__)
 
-# Group chats are one conversation per group, whoever writes; one-to-one per contact. The
-# latest one counts (a resolved conversation is not reopened: a new one starts).
-# (Parameter names differ from column names: SQLAlchemy reserves those in an UPDATE.)
-_LATEST_GROUP_CONV = select(_CV.c.id).where(
-    _CV.c.channel_id == bindparam("p_channel_id"), _CV.c.thread_key == bindparam("p_thread_key"),
-).order_by(_CV.c.id.desc()).limit(1).scalar_subquery()
-_LATEST_DIRECT_CONV = select(_CV.c.id).where(
-    _CV.c.channel_id == bindparam("p_channel_id"), _CV.c.contact_id == bindparam("p_contact_id"),
-    _CV.c.thread_key == "",
-).order_by(_CV.c.id.desc()).limit(1).scalar_subquery()
+# Provider message ids of a channel already stored (a re-delivery), and senders already known.
+_SEEN = FastInStatement(lambda ids: select(_M.c.provider_message_id).where(
+    _M.c.channel_id == bindparam("channel_id"), _M.c.direction == Direction.IN.value,
+    _M.c.provider_message_id.in_(ids)))
+_SENDERS = FastInStatement(lambda ids: select(_CI.c.external_id, _CI.c.contact_id).where(
+    _CI.c.channel_id == bindparam("channel_id"), _CI.c.external_id.in_(ids)))
 _CONV_COLUMNS = [_CV.c[name] for name in (
     "id", "workspace_id", "channel_id", "contact_id", "thread_key", "status", "assignee_id", "team_id", "labels",
     "snoozed_until", "last_activity_at", "last_inbound_at", "last_message_preview", "unread_count", "bot_active",
     "created_at")]
-# or_() rather than in_(): an IN list is re-rendered on every execution, this is compiled once.
-_WAKES_UP = or_(_CV.c.status == ConversationStatus.SNOOZED.value, _CV.c.status == ConversationStatus.PENDING.value)
-
-
-def _conv_on_inbound(latest: Any) -> Any:
-    """Find the latest conversation, unless resolved, and record the inbound message on it: one
-    statement. The unread counter is incremented in SQL, so concurrent writers never lose one;
-    a snoozed or pending conversation wakes up (open) on a customer message."""
-    return (
-        update(_CV)
-        .where(_CV.c.id == latest, _CV.c.status != ConversationStatus.RESOLVED.value)
-        .values(last_activity_at=bindparam("p_now"), last_inbound_at=bindparam("p_last_inbound_at"),
-                last_message_preview=bindparam("p_preview"), unread_count=func.coalesce(_CV.c.unread_count, 0) + 1,
-                status=case((_WAKES_UP, ConversationStatus.OPEN.value), else_=_CV.c.status),
-                snoozed_until=case((_WAKES_UP, null()), else_=_CV.c.snoozed_until))
-        .returning(*_CONV_COLUMNS)
-    )
-
-
-_GROUP_CONV_ON_INBOUND = FastStatement(_conv_on_inbound(_LATEST_GROUP_CONV))
-_DIRECT_CONV_ON_INBOUND = FastStatement(_conv_on_inbound(_LATEST_DIRECT_CONV))
 _CONV_NAMES = tuple(c.key for c in _CONV_COLUMNS)
-# The duplicate check and the sender's identity in one round trip: both are needed for every webhook.
-_SEEN_AND_SENDER = FastStatement(select(
-    select(_M.c.id).where(
-        _M.c.channel_id == bindparam("channel_id"), _M.c.direction == Direction.IN.value,
-        _M.c.provider_message_id == bindparam("provider_message_id")).scalar_subquery().label("seen"),
-    select(_CI.c.contact_id).where(
-        _CI.c.channel_id == bindparam("channel_id"), _CI.c.external_id == bindparam("external_id"),
-    ).scalar_subquery().label("contact_id"),
-))
+# Group chats are one conversation per group, whoever writes; one-to-one per contact. The latest
+# one counts (a resolved conversation is not reopened: a new one starts). Locked on PostgreSQL
+# until commit, so what is written back below is computed from what no one else can change meanwhile
+# (SQLite needs nothing: the writer holds the database's write lock).
+_LATEST_DIRECT_CONVS = FastInStatement(lambda keys: select(*_CONV_COLUMNS).where(_CV.c.id.in_(
+    select(func.max(_CV.c.id)).where(
+        _CV.c.channel_id == bindparam("channel_id"), _CV.c.thread_key == "",
+        _CV.c.contact_id.in_(keys)).group_by(_CV.c.contact_id),
+)).order_by(_CV.c.id).with_for_update())
+_LATEST_GROUP_CONVS = FastInStatement(lambda keys: select(*_CONV_COLUMNS).where(_CV.c.id.in_(
+    select(func.max(_CV.c.id)).where(
+        _CV.c.channel_id == bindparam("channel_id"), _CV.c.thread_key.in_(keys)).group_by(_CV.c.thread_key),
+)).order_by(_CV.c.id).with_for_update())
+# A conversation's new state after this group commit's messages (each value computed above).
+_CONV_AFTER_INBOUND = FastStatement(update(_CV).where(_CV.c.id == bindparam("p_id")).values(
+    status=bindparam("p_status"), snoozed_until=bindparam("p_snoozed_until"),
+    last_activity_at=bindparam("p_last_activity_at"), last_inbound_at=bindparam("p_last_inbound_at"),
+    last_message_preview=bindparam("p_preview"), unread_count=bindparam("p_unread_count")))
+_WAKES_UP = (ConversationStatus.SNOOZED.value, ConversationStatus.PENDING.value)
 # Both directions named, so the (channel, direction, provider id) unique index serves the lookup.
 _FIND_REPLIED_TO = select(_M.c.id).where(
     _M.c.channel_id == bindparam("channel_id"),
@@ -182,7 +191,8 @@ _FIND_CONTACT_BY_PHONE = select(_CT.c.id).where(
     _CT.c.workspace_id == bindparam("workspace_id"), _CT.c.phone_e164 == bindparam("phone"),
     _CT.c.merged_into_id.is_(None)).limit(1)
 _CONTACT_TOUCHES = "crocevia.ingest.contact_touches"  # session.info key
-_TOUCH_CONTACT = update(_CT).where(_CT.c.id == bindparam("contact_id")).values(last_seen_at=bindparam("now"))
+_TOUCH_CONTACT = FastStatement(
+    update(_CT).where(_CT.c.id == bindparam("contact_id")).values(last_seen_at=bindparam("now")))
 _INSERTS: dict[tuple[str, tuple[str, ...]], FastStatement] = {}  # (table, columns set) -> INSERT ... RETURNING id
 
 
@@ -193,16 +203,62 @@ class _RowView(SimpleNamespace):
     """
 
 
-def _store_message(s: Session, rt: Runtime, channel: Channel, ev: InboundMessage, now: datetime) -> int | None:
+@dataclass
+class _New:
+    """A message not stored yet, its sender known."""
+
+    channel: Channel
+    ev: InboundMessage
+    contact_id: int
+
+
+@dataclass
+class _Pending:
+    """A new message between the reads and the writes of ``_store_messages``."""
+
+    new: _New
+    conv: _RowView
+    conversation: dict[str, Any]  # the conversation as it is with this message on it (for the event)
+    protected: Protected
+    row: _RowView
+
+
+def _store_messages(s: Session, rt: Runtime, items: list[tuple[Channel, InboundMessage]],
+                    now: datetime) -> list[int | None]:
+    """Store new customer messages (``None`` for one already stored); returns their ids, in order."""
     # Core statements do not autoflush: write out whatever the ORM has pending first, so they see it.
     s.flush()
-    conn = s.connection()
-    seen, known_contact = _SEEN_AND_SENDER.rows(conn, {
-        "channel_id": channel.id, "provider_message_id": ev.external_message_id, "external_id": ev.sender_id,
-    })[0]
-    if seen is not None:
-        return None
-    contact_id = _contact_for(s, conn, channel, ev, known_contact, now)
+    conn = connection_of(s)
+    seen, senders = _known(conn, items)
+    news: list[_New | None] = []
+    for channel, ev in items:
+        key = (channel.id, ev.external_message_id)
+        if key in seen:  # a re-delivery, or the same message twice in this batch
+            news.append(None)
+            continue
+        seen.add(key)
+        sender = (channel.id, ev.sender_id)
+        contact_id = senders[sender] = _contact_for(s, conn, channel, ev, senders.get(sender), now)
+        news.append(_New(channel, ev, contact_id))
+    convs = _latest_conversations(conn, [n for n in news if n is not None])
+    dirty: dict[int, _RowView] = {}
+    stored = [_pending(s, rt, conn, n, convs, dirty, now) for n in news if n is not None]
+    if dirty:
+        _CONV_AFTER_INBOUND.many(conn, [
+            {"p_id": c.id, "p_status": c.status, "p_snoozed_until": c.snoozed_until,
+             "p_last_activity_at": c.last_activity_at, "p_last_inbound_at": c.last_inbound_at,
+             "p_preview": c.last_message_preview, "p_unread_count": c.unread_count} for c in dirty.values()])
+    waiting = open_survey_questions(conn, {(p.new.channel.id, p.new.contact_id) for p in stored})
+    for p in stored:
+        _after_stored(s, rt, p, (p.new.channel.id, p.new.contact_id) in waiting, now)
+    ids = iter(int(p.row.id) for p in stored)
+    return [None if n is None else next(ids) for n in news]
+
+
+def _pending(s: Session, rt: Runtime, conn: Connection, n: _New, convs: dict[tuple[int, int | str], _RowView],
+             dirty: dict[int, _RowView], now: datetime) -> _Pending:
+    """A new message made ready for its row: protected, on its conversation, its reply resolved."""
+    channel, ev = n.channel, n.ev
     content: dict[str, Any] = dict(ev.content)
     if ev.media:
         content["media"] = [
@@ -216,34 +272,100 @@ def _store_message(s: Session, rt: Runtime, channel: Channel, ev: InboundMessage
     protected = protect(s, workspace_id=channel.workspace_id, channel_id=channel.id, direction=DlpDirection.INBOUND,
                         text=ev.text, content=content, custom=rt.settings.dlp_custom_detectors)
     text, content = protected.text, protected.content
-    conv = _conversation_for(s, conn, channel, contact_id, ev, _preview(text, ev.kind), now)
+    conv = _conversation_for(s, conn, convs, dirty, n, _preview(text, ev.kind), now)
     reply_to_id = None
     if ev.reply_to_external_id:
         reply_to_id = conn.execute(_FIND_REPLIED_TO, {"channel_id": channel.id,
                                                       "provider_message_id": ev.reply_to_external_id}).scalar()
-    msg = _RowView(
-        workspace_id=channel.workspace_id,
-        conversation_id=conv.id,
-        channel_id=channel.id,
-        direction=Direction.IN.value,
-        author_type=AuthorType.CONTACT.value,
-        author_user_id=None,
-        kind=ev.kind.value,
-        text=text,
-        content=content,
-        status=MessageStatus.RECEIVED.value,
-        failure_reason=None,
-        provider_message_id=ev.external_message_id,
-        idempotency_key=None,
-        reply_to_id=reply_to_id,
-        created_at=now,
-        sent_at=None,
-        delivered_at=None,
-        read_at=None,
+    row = _RowView(
+        workspace_id=channel.workspace_id, conversation_id=conv.id, channel_id=channel.id,
+        direction=Direction.IN.value, author_type=AuthorType.CONTACT.value, author_user_id=None,
+        kind=ev.kind.value, text=text, content=content, status=MessageStatus.RECEIVED.value,
+        failure_reason=None, provider_message_id=ev.external_message_id, idempotency_key=None,
+        reply_to_id=reply_to_id, created_at=now, sent_at=None, delivered_at=None, read_at=None,
     )
-    msg.id = _insert(conn, _M, vars(msg))
-    record_protection(s, protected, workspace_id=channel.workspace_id, conversation_id=conv.id, message_id=msg.id,
-                      box_encrypt=rt.box.encrypt, now=now)
+    row.id = _insert(conn, _M, vars(row))
+    return _Pending(n, conv, conversation_dict(cast(Conversation, conv)), protected, row)
+
+
+def _known(conn: Connection, items: list[tuple[Channel, InboundMessage]]
+           ) -> tuple[set[tuple[int, str]], dict[tuple[int, str], int | None]]:
+    """(channel, provider id) of the messages already stored; (channel, sender) → contact, of known senders."""
+    by_channel: dict[int, list[InboundMessage]] = {}
+    for channel, ev in items:
+        by_channel.setdefault(channel.id, []).append(ev)
+    seen: set[tuple[int, str]] = set()
+    senders: dict[tuple[int, str], int | None] = {}
+    for channel_id, evs in by_channel.items():
+        ids = list({ev.external_message_id for ev in evs})
+        seen.update((channel_id, pid) for (pid,) in _SEEN.rows(conn, {"channel_id": channel_id}, ids))
+        who = list({ev.sender_id for ev in evs})
+        senders.update(((channel_id, ext), int(contact_id)) for ext, contact_id in
+                       _SENDERS.rows(conn, {"channel_id": channel_id}, who))
+    return seen, senders
+
+
+def _conversation_key(n: _New) -> tuple[int, int | str]:
+    return (n.channel.id, n.ev.thread_id) if n.ev.thread_id else (n.channel.id, n.contact_id)
+
+
+def _latest_conversations(conn: Connection, pending: list[_New]) -> dict[tuple[int, int | str], _RowView]:
+    """The latest conversation of each (channel, contact) and (channel, group) these messages go to."""
+    direct: dict[int, set[int]] = {}
+    groups: dict[int, set[str]] = {}
+    for p in pending:
+        if p.ev.thread_id:
+            groups.setdefault(p.channel.id, set()).add(p.ev.thread_id)
+        else:
+            direct.setdefault(p.channel.id, set()).add(p.contact_id)
+    found: dict[tuple[int, int | str], _RowView] = {}
+    for statement, wanted in ((_LATEST_DIRECT_CONVS, direct), (_LATEST_GROUP_CONVS, groups)):
+        for channel_id, keys in wanted.items():
+            for row in statement.rows(conn, {"channel_id": channel_id}, list(keys)):
+                conv = _RowView(**dict(zip(_CONV_NAMES, row, strict=True)))
+                found[(channel_id, conv.thread_key or conv.contact_id)] = conv
+    return found
+
+
+def _conversation_for(s: Session, conn: Connection, convs: dict[tuple[int, int | str], _RowView],
+                      dirty: dict[int, _RowView], n: _New, preview: str, now: datetime) -> _RowView:
+    """The conversation this message belongs to, with the message recorded on it (or started).
+
+    The unread counter counts every message; a snoozed or pending conversation wakes up (open)
+    on a customer message. Existing conversations are written back once, after the batch."""
+    ev, channel = n.ev, n.channel
+    last_inbound_at = ev.timestamp if ev.timestamp and ev.timestamp < now else now
+    key = _conversation_key(n)
+    conv = convs.get(key)
+    if conv is not None and conv.status != ConversationStatus.RESOLVED.value:
+        if conv.status in _WAKES_UP:
+            conv.status, conv.snoozed_until = ConversationStatus.OPEN.value, None
+        conv.last_activity_at, conv.last_inbound_at, conv.last_message_preview = now, last_inbound_at, preview
+        conv.unread_count = (conv.unread_count or 0) + 1
+        if conv.id not in dirty:
+            dirty[conv.id] = conv
+            _forget(s, Conversation, conv.id)
+        return conv
+    # None open: a new one, announced as it starts, then inserted with this message already on it.
+    conv = _RowView(workspace_id=channel.workspace_id, channel_id=channel.id, contact_id=n.contact_id,
+                    thread_key=ev.thread_id, status=ConversationStatus.OPEN.value, assignee_id=None, team_id=None,
+                    labels=[], snoozed_until=None, last_activity_at=now, last_inbound_at=None,
+                    last_message_preview="", unread_count=0, bot_active=False, created_at=now)
+    created = dict(vars(conv))
+    conv.last_inbound_at, conv.last_message_preview, conv.unread_count = last_inbound_at, preview, 1
+    conv.id = _insert(conn, _CV, vars(conv))
+    emit(s, "conversation.created", channel.workspace_id, conversation_dict(cast(Conversation, _RowView(
+        **created, id=conv.id))), channel_id=channel.id)
+    convs[key] = conv
+    return conv
+
+
+def _after_stored(s: Session, rt: Runtime, p: _Pending, survey_waiting: bool, now: datetime) -> None:
+    """What follows a new customer message, in its transaction: audit, durable tasks, hooks, event."""
+    channel, ev, msg, conv, contact_id = p.new.channel, p.new.ev, p.row, p.conv, p.new.contact_id
+    text, content = msg.text, msg.content
+    record_protection(s, p.protected, workspace_id=channel.workspace_id, conversation_id=conv.id,
+                      message_id=msg.id, box_encrypt=rt.box.encrypt, now=now)
     for index in range(len(ev.media)):
         # Fetched after commit by the task runner: the provider is not kept waiting for downloads.
         enqueue_task(s, workspace_id=channel.workspace_id, kind="media.fetch",
@@ -272,11 +394,9 @@ def _store_message(s: Session, rt: Runtime, channel: Channel, ev: InboundMessage
         # Unsubscribe words on any channel, and answers to CSAT/NPS questions (issue 7).
         promotion_hooks.on_inbound_in(s, workspace_id=channel.workspace_id, channel_id=channel.id,
                                       contact_id=contact_id, conversation_id=conv.id, message_id=msg.id,
-                                      text=text, content=content, now=now)
+                                      text=text, content=content, now=now, survey_waiting=survey_waiting)
     emit(s, "message.created", channel.workspace_id,
-         {"message": message_dict(cast(Message, msg)), "conversation": conversation_dict(cast(Conversation, conv))},
-         channel_id=channel.id)
-    return int(msg.id)
+         {"message": message_dict(cast(Message, msg)), "conversation": p.conversation}, channel_id=channel.id)
 
 
 def _insert(conn: Connection, table: Table, values: dict[str, Any]) -> int:
@@ -340,33 +460,7 @@ def _write_contact_touches(session: Session) -> None:
     its commit (so in the same transaction), instead of one statement per message."""
     touches: dict[int, datetime] | None = session.info.pop(_CONTACT_TOUCHES, None)
     if touches:
-        session.connection().execute(_TOUCH_CONTACT, [{"contact_id": c, "now": t} for c, t in touches.items()])
-
-
-def _conversation_for(s: Session, conn: Connection, channel: Channel, contact_id: int, ev: InboundMessage,
-                      preview: str, now: datetime) -> _RowView:
-    """The conversation this message belongs to, updated for it (or started): a copy of its row."""
-    last_inbound_at = ev.timestamp if ev.timestamp and ev.timestamp < now else now
-    params = {"p_channel_id": channel.id, "p_now": now, "p_last_inbound_at": last_inbound_at, "p_preview": preview}
-    if ev.thread_id:
-        row = _GROUP_CONV_ON_INBOUND.one_or_none(conn, {**params, "p_thread_key": ev.thread_id})
-    else:
-        row = _DIRECT_CONV_ON_INBOUND.one_or_none(conn, {**params, "p_contact_id": contact_id})
-    if row is not None:
-        found = _RowView(**dict(zip(_CONV_NAMES, row, strict=True)))
-        _forget(s, Conversation, found.id)
-        return found
-    # None open: a new one, announced as it starts, then inserted with this message already on it.
-    conv = _RowView(workspace_id=channel.workspace_id, channel_id=channel.id, contact_id=contact_id,
-                    thread_key=ev.thread_id, status=ConversationStatus.OPEN.value, assignee_id=None, team_id=None,
-                    labels=[], snoozed_until=None, last_activity_at=now, last_inbound_at=None,
-                    last_message_preview="", unread_count=0, bot_active=False, created_at=now)
-    created = dict(vars(conv))
-    conv.last_inbound_at, conv.last_message_preview, conv.unread_count = last_inbound_at, preview, 1
-    conv.id = _insert(conn, _CV, vars(conv))
-    emit(s, "conversation.created", channel.workspace_id, conversation_dict(cast(Conversation, _RowView(
-        **created, id=conv.id))), channel_id=channel.id)
-    return conv
+        _TOUCH_CONTACT.many(connection_of(session), [{"contact_id": c, "now": t} for c, t in touches.items()])
 
 
 def status_lock_key(channel_id: int, provider_message_id: str) -> str:

@@ -26,7 +26,10 @@ NOT_CONSENT = frozenset({"YES"})
 
 
 def on_inbound_in(s: Session, *, workspace_id: int, channel_id: int, contact_id: int, conversation_id: int,
-                  message_id: int, text: str, content: dict[str, Any], now: datetime) -> None:
+                  message_id: int, text: str, content: dict[str, Any], now: datetime,
+                  survey_waiting: bool = True) -> None:
+    """Consent keywords, then survey answers (``survey_waiting``: False when the caller already
+    knows no survey question waits for this contact on this channel)."""
     # The SMS adapter already acted on its own keywords ("keyword" in content).
     kind = None if "keyword" in content else classify(text)
     if "keyword" not in content and (kind == "opt_out" or content.get("id") == UNSUBSCRIBE_BUTTON):
@@ -39,5 +42,6 @@ def on_inbound_in(s: Session, *, workspace_id: int, channel_id: int, contact_id:
                        status=ConsentStatus.OPTED_IN, source=f"reply:{text.strip()[:20]}",
                        evidence=f"message {message_id}", now=now)
         return
-    surveys.on_inbound_in(s, channel_id=channel_id, contact_id=contact_id, conversation_id=conversation_id,
-                          text=text, content=content, now=now)
+    if survey_waiting:
+        surveys.on_inbound_in(s, channel_id=channel_id, contact_id=contact_id, conversation_id=conversation_id,
+                              text=text, content=content, now=now)

@@ -78,6 +78,10 @@ class Protected:
         return bool(self.decision.to_mask)
 
 
+# The decision for a message with no finding: shared, it is never modified.
+_NOTHING_FOUND = Decision([])
+
+
 def _rules(s: Session, workspace_id: int) -> dict[RuleKey, Rule]:
     cache: dict[int, dict[RuleKey, Rule]] = s.info.setdefault("dlp_rules", {})
     if workspace_id not in cache:
@@ -93,13 +97,22 @@ def protect(
     content: dict[str, Any] | None = None, custom: Path | None = None,
 ) -> Protected:
     """Scan text and media captions; mask what the rules say; refuse a blocked outbound send."""
-    content = dict(content or {})
-    captions = [str(m.get("caption", "")) for m in content.get("media", [])]
-    texts = [text, *captions]
+    content = dict(content) if content else {}
     sc = scanner(custom)
-    per_text = [sc.scan(t) if t else [] for t in texts]
-    if not any(per_text):
-        return Protected(text, content, direction.value, channel_id, Decision([]))
+    found = sc.scan(text) if text else []
+    media = content.get("media")
+    if not media:
+        # The usual message: text only, nothing found. Nothing else to compute.
+        if not found:
+            return Protected(text, content, direction.value, channel_id, _NOTHING_FOUND)
+        captions: list[str] = []
+        per_text = [found]
+    else:
+        captions = [str(m.get("caption", "")) for m in media]
+        per_text = [found, *(sc.scan(c) if c else [] for c in captions)]
+        if not any(per_text):
+            return Protected(text, content, direction.value, channel_id, _NOTHING_FOUND)
+    texts = [text, *captions]
     rules = _rules(s, workspace_id)
     decisions = [decide(fs, rules, channel_id=channel_id, direction=direction.value) for fs in per_text]
     merged = Decision([pair for d in decisions for pair in d.findings])

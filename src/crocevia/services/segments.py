@@ -149,6 +149,24 @@ def _python_match(c: Contact, f: SegmentFilter) -> bool:
     return all(k in attrs and attrs[k] == v for k, v in f.attributes.items())
 
 
+def iter_member_ids(s: Session, workspace_id: int, f: SegmentFilter, now: datetime,
+                    after_id: int = 0) -> Iterator[int]:
+    """Like ``iter_members``, the ids only: reads the id (and the JSON columns only when the filter needs
+    them in Python) as plain rows — what a campaign's audience resolution needs, a million times."""
+    python_side = bool(f.tags_any or f.tags_all or f.tags_none or f.attributes)
+    cols = (Contact.id, Contact.tags, Contact.attributes) if python_side else (Contact.id,)
+    base = _query(workspace_id, f, now).with_only_columns(*cols)
+    last = after_id
+    while True:
+        batch = s.execute(base.where(Contact.id > last).order_by(Contact.id).limit(BATCH)).all()
+        for row in batch:
+            if not python_side or _python_match(row, f):  # type: ignore[arg-type]  # a row reads like a Contact
+                yield int(row.id)
+        if len(batch) < BATCH:
+            return
+        last = batch[-1].id
+
+
 def iter_members(s: Session, workspace_id: int, f: SegmentFilter, now: datetime,
                  after_id: int = 0) -> Iterator[Contact]:
     """Every matching contact in id order, read in keyset batches (a million contacts stay bounded)."""

@@ -213,13 +213,13 @@ def check_ticket(rt: Runtime, ticket_id: int, now: datetime | None = None) -> li
         refresh_first_response_in(s, t)
         if t.sla_paused_at is None and t.status not in DONE:
             if t.first_responded_at is None:
-                done += _step(s, t, "first_response", now)
-            done += _step(s, t, "resolution", now)
+                done += _step(s, rt, t, "first_response", now)
+            done += _step(s, rt, t, "resolution", now)
         schedule_in(s, t)
     return done
 
 
-def _step(s: Session, t: Ticket, target: str, now: datetime) -> list[str]:
+def _step(s: Session, rt: Runtime, t: Ticket, target: str, now: datetime) -> list[str]:
     due, warn_at = as_utc(getattr(t, f"{target}_due_at")), as_utc(getattr(t, f"{target}_warn_at"))
     if due is None or getattr(t, f"{target}_breached_at") is not None:
         return []
@@ -227,24 +227,24 @@ def _step(s: Session, t: Ticket, target: str, now: datetime) -> list[str]:
     if now >= due:
         setattr(t, f"{target}_breached_at", now)
         t.updated_at = now
-        record(s, t, "sla_breach", now=now, data=data, event_type="ticket.sla_breached")
-        _escalate(s, t, now)
+        record(s, t, "sla_breach", now=now, data=data, event_type="ticket.sla_breached", rt=rt)
+        _escalate(s, rt, t, now)
         return [f"{target}.breached"]
     if warn_at is not None and now >= warn_at and getattr(t, f"{target}_warned_at") is None:
         setattr(t, f"{target}_warned_at", now)
         record(s, t, "sla_warning", now=now, data={**data, "minutes_left": int((due - now).total_seconds() // 60)},
-               event_type="ticket.sla_warning")
+               event_type="ticket.sla_warning", rt=rt)
         return [f"{target}.warning"]
     return []
 
 
-def _escalate(s: Session, t: Ticket, now: datetime) -> None:
+def _escalate(s: Session, rt: Runtime, t: Ticket, now: datetime) -> None:
     p = s.get(SlaPolicy, t.sla_policy_id) if t.sla_policy_id else None
     if p is None or p.escalate_team_id is None or p.escalate_team_id == t.team_id:
         return
     before, t.team_id = t.team_id, p.escalate_team_id
     record(s, t, "escalated", now=now, data={"team_id": t.team_id, "from_team_id": before},
-           event_type="ticket.updated")
+           event_type="ticket.updated", rt=rt)
 
 
 def check_due(rt: Runtime, now: datetime | None = None, *, limit: int = 500) -> list[tuple[int, str]]:

@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from crocevia.channels.registry import get_adapter
@@ -23,8 +23,10 @@ from crocevia.errors import NotFound, ValidationFailed
 from crocevia.jobs.tasks import enqueue_in as enqueue_task
 from crocevia.jobs.tasks import task_handler
 from crocevia.runtime import Runtime
+from crocevia.services import csat_once
 from crocevia.services.actor import Actor
 from crocevia.services.conversations import get_conversation_in
+from crocevia.storage.fast import FastInStatement, FastStatement, connection_of
 from crocevia.storage.tables import (
     Channel,
     Contact,
@@ -163,9 +165,26 @@ def ask(rt: Runtime, actor: Actor, conversation_id: int, kind: str) -> SurveyRes
 
 
 # -- answers (called by ingest, inside its transaction) --------------------------------------------
-_OPEN_RESPONSE = (select(SurveyResponse.id).where(
+# On the raw cursor (storage/fast.py), with or_() rather than in_() (an IN list is re-rendered on
+# every execution): through the ORM session this one lookup cost as much as storing the message.
+_OPEN_RESPONSE = FastStatement(select(SurveyResponse.id).where(
     SurveyResponse.contact_id == bindparam("contact_id"), SurveyResponse.channel_id == bindparam("channel_id"),
-    SurveyResponse.status.in_(("asked", "answered"))).order_by(SurveyResponse.id.desc()).limit(1))
+    or_(SurveyResponse.status == "asked", SurveyResponse.status == "answered"),
+).order_by(SurveyResponse.id.desc()).limit(1))
+
+
+_WAITING = FastInStatement(lambda contacts: select(SurveyResponse.channel_id, SurveyResponse.contact_id).where(
+    SurveyResponse.contact_id.in_(contacts),
+    or_(SurveyResponse.status == "asked", SurveyResponse.status == "answered")).distinct())
+
+
+def open_survey_questions(conn: Connection, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (channel, contact) have a survey question waiting for their answer: one
+    statement for a whole ingest batch, so that ``on_inbound_in`` runs only for them."""
+    if not pairs:
+        return set()
+    rows = _WAITING.rows(conn, {}, sorted({contact for _, contact in pairs}))
+    return {(int(channel), int(contact)) for channel, contact in rows} & pairs
 
 
 def on_inbound_in(s: Session, *, channel_id: int, contact_id: int, conversation_id: int, text: str,
@@ -173,9 +192,11 @@ def on_inbound_in(s: Session, *, channel_id: int, contact_id: int, conversation_
     """Record a survey answer or its follow-up comment; True when the message was one."""
     # Runs for every inbound message: a statement built once, an index lookup, and the ORM
     # only when there is an open question (rare).
-    open_id = s.execute(_OPEN_RESPONSE, {"contact_id": contact_id, "channel_id": channel_id}).scalar()
-    if open_id is None:
+    s.flush()  # a Core statement does not autoflush: a question asked in this transaction counts
+    row = _OPEN_RESPONSE.one_or_none(connection_of(s), {"contact_id": contact_id, "channel_id": channel_id})
+    if row is None:
         return False
+    open_id = row[0]
     open_resp = s.get(SurveyResponse, open_id)
     if open_resp is None:
         return False
@@ -205,10 +226,13 @@ def on_inbound_in(s: Session, *, channel_id: int, contact_id: int, conversation_
     return True
 
 
-def on_resolved_in(s: Session, conv: Conversation) -> None:
-    """A conversation was just resolved: ask CSAT (after commit, by a task) if the workspace wants it."""
+def on_resolved_in(s: Session, conv: Conversation, now: datetime | None = None) -> None:
+    """A conversation was just resolved: ask CSAT (after commit, by a task) if the workspace wants it,
+    unless the ticket solved for it already asked (one survey per resolution: services/csat_once.py)."""
     settings = s.get(SurveySettings, conv.workspace_id)
     if settings is not None and settings.csat_on_resolve:
+        if now is not None and csat_once.ticket_asked(s, conv, now):
+            return
         enqueue_task(s, workspace_id=conv.workspace_id, kind="survey.ask",
                      payload={"conversation_id": conv.id, "kind": "csat"})
 
@@ -221,6 +245,8 @@ def _ask_task(rt: Runtime, task: Task) -> None:
         conv = s.get(Conversation, int(task.payload["conversation_id"]))
         if conv is None or conv.workspace_id != task.workspace_id:
             return
+        if task.payload["kind"] == "csat" and csat_once.ticket_asked(s, conv, rt.clock.now()):
+            return  # the ticket was solved in the meantime and its update asked already
         try:
             ask_in(s, rt, conv, str(task.payload["kind"]), idempotency_key=f"survey-ask-{task.id}")
         except PolicyViolation:

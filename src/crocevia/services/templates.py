@@ -117,9 +117,13 @@ def pick_variant(tpl: MessageTemplate, language: str | None, workspace_language:
     return first, variants[first]
 
 
-def render(s: Session, tpl: MessageTemplate, contact: Contact | None) -> dict[str, Any]:
-    ws = s.get(Workspace, tpl.workspace_id)
-    lang, variant = pick_variant(tpl, contact.language if contact else None, ws.language if ws else "it")
+def render(s: Session, tpl: MessageTemplate, contact: Contact | None, *,
+           workspace_language: str | None = None) -> dict[str, Any]:
+    """``workspace_language``: the caller's, when it renders for many contacts (saves a lookup each)."""
+    if workspace_language is None:
+        ws = s.get(Workspace, tpl.workspace_id)
+        workspace_language = ws.language if ws else "it"
+    lang, variant = pick_variant(tpl, contact.language if contact else None, workspace_language)
     text, params = render_text(variant["text"], contact)
     return {"language": lang, "text": text, "parameters": params, "buttons": variant.get("buttons", [])}
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from crocevia.runtime import Runtime
 from crocevia.services.events import emit
 from crocevia.storage.tables import Conversation, Ticket, TicketEvent
 
@@ -44,8 +45,10 @@ def channel_of(s: Session, t: Ticket) -> int | None:
 
 
 def record(s: Session, t: Ticket, kind: str, *, now: datetime, actor_user_id: int | None = None, text: str = "",
-           data: dict[str, Any] | None = None, event_type: str | None = None) -> TicketEvent:
-    """Write a history row and, when ``event_type`` is given, emit it (live inbox + outgoing webhooks)."""
+           data: dict[str, Any] | None = None, event_type: str | None = None, rt: Runtime | None = None,
+           ) -> TicketEvent:
+    """Write a history row and, when ``event_type`` is given, emit it (live inbox + outgoing webhooks) and
+    run the automation rules (``rt`` lets them send messages)."""
     ev = TicketEvent(workspace_id=t.workspace_id, ticket_id=t.id, kind=kind, actor_user_id=actor_user_id,
                      text=text, data=data or {}, created_at=now)
     s.add(ev)
@@ -55,5 +58,5 @@ def record(s: Session, t: Ticket, kind: str, *, now: datetime, actor_user_id: in
              channel_id=channel_of(s, t))
         # Automation rules run in this same transaction (imported here: they use sla, which uses us).
         from crocevia.services.ticket_rules import on_ticket_event_in
-        on_ticket_event_in(s, t, event_type, ev, now)
+        on_ticket_event_in(s, rt, t, event_type, ev, now)
     return ev

@@ -42,7 +42,7 @@ def answer(rt: Runtime, message_id: int) -> str:
             if t is None:
                 return ""
             t.csat_score, t.updated_at = score, now
-            record(s, t, "csat", now=now, data={"score": score, "message_id": msg.id}, event_type="ticket.csat")
+            record(s, t, "csat", now=now, data={"score": score, "message_id": msg.id}, event_type="ticket.csat", rt=rt)
             tell_in(s, rt, t, texts.text("csat_thanks", language_for(s, t, conv), score=score),
                     key=f"ticket-csat-{msg.id}", now=now, conv=conv)
             return "csat"

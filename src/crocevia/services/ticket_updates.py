@@ -88,7 +88,7 @@ def status_changed_in(s: Session, rt: Runtime, t: Ticket, *, event_id: int, now:
     lang = language_for(s, t)
     label = texts.status_label(t.status, lang)
     body = texts.text("status", lang, number=t.number, label=label)
-    if t.status == "solved":
+    if t.status == "solved" and t.csat_requested_at == now:  # asked now (not when a survey already did)
         body += "\n" + texts.text("csat", lang)
     return tell_in(s, rt, t, body, key=f"ticket-{t.id}-ev-{event_id}", now=now,
                    template_params=[str(t.number), label])

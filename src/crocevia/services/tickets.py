@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from crocevia.dlp.policy import Direction as DlpDirection
 from crocevia.errors import Conflict, NotFound, ValidationFailed
 from crocevia.runtime import Runtime
-from crocevia.services import sla, ticket_updates
+from crocevia.services import csat_once, sla, ticket_updates
 from crocevia.services.accounts import get_user
 from crocevia.services.actor import Actor
 from crocevia.services.conversations import get_conversation_in
@@ -128,7 +128,7 @@ def create_ticket_in(s: Session, rt: Runtime, actor: Actor, fields: dict[str, An
         s.add(TicketConversation(workspace_id=t.workspace_id, ticket_id=t.id, conversation_id=conv.id,
                                  created_at=now))
     sla.apply_in(s, t, now)
-    ev = record(s, t, "created", now=now, actor_user_id=actor.user_id, event_type="ticket.created")
+    ev = record(s, t, "created", now=now, actor_user_id=actor.user_id, event_type="ticket.created", rt=rt)
     if notify_customer:
         ticket_updates.created_in(s, rt, t, event_id=ev.id, now=now)
     return t
@@ -149,7 +149,7 @@ def update_ticket(rt: Runtime, actor: Actor, ticket_id: int, fields: dict[str, A
         if "priority" in changed or "type" in changed:
             sla.apply_in(s, t, now)  # the targets follow the new priority, counted from the opening
         record(s, t, "updated", now=now, actor_user_id=actor.user_id, data={"changed": changed},
-               event_type="ticket.updated")
+               event_type="ticket.updated", rt=rt)
         return t
 
 
@@ -174,7 +174,9 @@ def set_status(rt: Runtime, actor: Actor, ticket_id: int, status: str, *, notify
             sla.resume_in(s, t, now)
         if status == "solved":
             t.solved_at = now
-            t.csat_requested_at = now if notify_customer and t.csat_score is None else t.csat_requested_at
+            # One CSAT per resolution: not when the conversation's survey already asked (issue 7).
+            if notify_customer and t.csat_score is None and not csat_once.survey_asked(s, t, now):
+                t.csat_requested_at = now
         elif status == "closed":
             t.closed_at = now
             t.solved_at = t.solved_at or now
@@ -182,7 +184,7 @@ def set_status(rt: Runtime, actor: Actor, ticket_id: int, status: str, *, notify
             t.solved_at = None  # reopened
         sla.schedule_in(s, t)
         ev = record(s, t, "status", now=now, actor_user_id=actor.user_id, data={"from": before, "to": status},
-                    event_type="ticket.status_changed")
+                    event_type="ticket.status_changed", rt=rt)
         outcome = ticket_updates.status_changed_in(s, rt, t, event_id=ev.id, now=now) if notify_customer else None
         return t, outcome
 
@@ -198,7 +200,7 @@ def add_note(rt: Runtime, actor: Actor, ticket_id: int, text: str) -> TicketEven
                             text=text, custom=rt.settings.dlp_custom_detectors)
         now = rt.clock.now()
         ev = record(s, t, "note", now=now, actor_user_id=actor.user_id, text=protected.text,
-                    event_type="ticket.note_added")
+                    event_type="ticket.note_added", rt=rt)
         record_protection(s, protected, workspace_id=t.workspace_id, conversation_id=t.conversation_id,
                           agent_user_id=actor.user_id, box_encrypt=rt.box.encrypt, now=now)
         return ev
@@ -216,7 +218,7 @@ def link_conversation(rt: Runtime, actor: Actor, ticket_id: int, conversation_id
             t.conversation_id = t.conversation_id or conv.id
             t.updated_at = now
             record(s, t, "linked", now=now, actor_user_id=actor.user_id, data={"conversation_id": conv.id},
-                   event_type="ticket.updated")
+                   event_type="ticket.updated", rt=rt)
         return t
 
 

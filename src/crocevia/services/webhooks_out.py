@@ -20,6 +20,8 @@ KNOWN_EVENTS = {
     "*", "message.created", "message.status", "message.updated", "conversation.created", "conversation.updated",
     "conversation.resolved", "contact.created", "contact.updated", "contact.merged", "contact.consent_changed",
     "note.created", "dlp.alert",
+    # Sent only when an automation rule's "webhook" action names the subscription (services/rule_actions.py).
+    "rule.webhook",
 }
 
 

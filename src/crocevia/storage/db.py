@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -25,6 +26,7 @@ READONLY = "crocevia_readonly"
 COMMITTED = "crocevia.committed"  # session.info flag, set once the transaction has committed
 AfterCommitHook = Callable[[list[Any]], None]
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
 log = logging.getLogger(__name__)
 
 
@@ -61,6 +63,9 @@ class Database:
         self._hooks: list[AfterCommitHook] = []
         self._hooks_lock = threading.Lock()
         self._group_commit = GroupCommit(self)
+        self.checkpointer: WalCheckpointer | None = None
+        if self.is_sqlite and _sqlite_file(url):
+            self.checkpointer = WalCheckpointer(_sqlite_file(url))
         self._local = threading.local()
         # SQLite has one writer at a time. Threads of this process queue for it on this lock,
         # handed over at once, instead of in SQLite's busy handler, which polls with sleeps of
@@ -121,9 +126,26 @@ class Database:
                 return work(session)
         return self._group_commit.submit(work).result()
 
+    def write_many(self, work: Callable[[Session, list[ItemT]], list[T]], item: ItemT) -> T:
+        """``write`` for work that is cheaper done for many callers at once (see write_many_async)."""
+        if getattr(self._local, "depth", 0):
+            with self.transaction() as session:
+                return work(session, [item])[0]
+        return self._group_commit.submit_many(work, item).result()
+
     async def write_async(self, work: Callable[[Session], T]) -> T:
         """``write`` for the event loop: waits for the commit without holding a thread."""
         return await asyncio.wrap_future(self._group_commit.submit(work))
+
+    async def write_many_async(self, work: Callable[[Session, list[ItemT]], list[T]], item: ItemT) -> T:
+        """``write_async`` for work that is cheaper done for many callers at once.
+
+        Every caller whose ``item`` lands in the same group commit with the same ``work`` is
+        served by one call, ``work(session, items)``, which returns one result per item, in
+        order. If that batch fails, each item is run again alone (``work(session, [item])``),
+        as any unit of a failed group commit is, so each caller gets its own result or error.
+        """
+        return await self._group_commit.submit_many_async(work, item)
 
     def for_update(self) -> dict[str, Any]:
         """Options for a claim query: row locks that skip rows others hold, where supported."""
@@ -133,13 +155,56 @@ class Database:
 
     def dispose(self) -> None:
         self._group_commit.stop()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
 
 
 @dataclass
 class _Job(Generic[T]):
-    work: Callable[[Session], T]
-    future: Future[T]
+    work: Callable[[Session], T]  # the unit alone
+    future: Future[T] | None = None  # a thread waits for the outcome here...
+    # ...or a task on an event loop awaits it here (set from the loop's own thread).
+    loop: asyncio.AbstractEventLoop | None = None
+    waiter: asyncio.Future[T] | None = None
+    # Set for a unit that can share one call with its like (Database.write_many_async).
+    many: Callable[[Session, list[Any]], list[T]] | None = None
+    item: Any = None
+
+    def wanted(self) -> bool:
+        """False when the caller gave up (cancelled) before the work started."""
+        if self.future is not None:
+            return self.future.set_running_or_notify_cancel()
+        return self.waiter is not None and not self.waiter.cancelled()
+
+
+def _settle(outcomes: list[tuple[_Job[Any], bool, Any]]) -> None:
+    """Hand each caller its result (ok) or exception. Callers on an event loop are woken once
+    per loop and batch, not once each: a wake-up from another thread is a system call."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for job, ok, value in outcomes:
+        if job.future is not None:
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+        elif job.loop is not None and job.waiter is not None:
+            by_loop.setdefault(job.loop, []).append((job.waiter, ok, value))
+    for loop, waiters in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve_waiters, waiters)
+        except RuntimeError:  # the loop is closed: nobody awaits these any more
+            log.debug("event loop closed before %d results were handed over", len(waiters))
+
+
+def _resolve_waiters(waiters: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for waiter, ok, value in waiters:
+        if waiter.done():  # cancelled meanwhile
+            continue
+        if ok:
+            waiter.set_result(value)
+        else:
+            waiter.set_exception(value)
 
 
 class GroupCommit:
@@ -168,14 +233,31 @@ class GroupCommit:
 
     def submit(self, work: Callable[[Session], T]) -> Future[T]:
         future: Future[T] = Future()
+        self._put(_Job(work, future))
+        return future
+
+    def submit_many(self, work: Callable[[Session, list[ItemT]], list[T]], item: ItemT) -> Future[T]:
+        future: Future[T] = Future()
+        self._put(_Job(lambda session: work(session, [item])[0], future, many=work, item=item))
+        return future
+
+    def submit_many_async(self, work: Callable[[Session, list[ItemT]], list[T]], item: ItemT) -> asyncio.Future[T]:
+        """``submit_many`` for a caller on the running event loop: awaitable, no thread waits."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+        self._put(_Job(lambda session: work(session, [item])[0], None, loop, waiter, work, item))
+        return waiter
+
+    def _put(self, job: _Job[T]) -> None:
         with self._lock:
             if self._stopped:
                 raise RuntimeError("the database is closed")
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="crocevia-group-commit", daemon=True)
                 self._thread.start()
-            self._queue.put(_Job(work, future))
-        return future
+                if self._db.checkpointer is not None:  # a process that writes a lot: see WalCheckpointer
+                    self._db.checkpointer.start()
+            self._queue.put(job)
 
     def stop(self) -> None:
         with self._lock:
@@ -207,25 +289,23 @@ class GroupCommit:
                 return
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
-        batch = [j for j in batch if j.future.set_running_or_notify_cancel()]
+        batch = [j for j in batch if j.wanted()]
         if len(batch) > 1:
             shared: list[Session] = []
             try:
                 with self._db.transaction() as session:
                     shared.append(session)
-                    results = [j.work(session) for j in batch]
+                    results = _run_units(session, batch)
             except Exception as exc:
                 if shared and shared[0].info.get(COMMITTED):
                     # Committed, and only what runs after the commit (handing events over)
                     # failed: every caller gets the error, as a transaction of its own would
                     # have given it, and nothing is run twice.
-                    for j in batch:
-                        j.future.set_exception(exc)
+                    _settle([(j, False, exc) for j in batch])
                     return
                 log.debug("group commit of %d units failed; running them one by one", len(batch), exc_info=True)
             else:
-                for j, result in zip(batch, results, strict=True):
-                    j.future.set_result(result)
+                _settle([(j, True, result) for j, result in zip(batch, results, strict=True)])
                 return
         for j in batch:
             self._commit_alone(j)
@@ -235,9 +315,82 @@ class GroupCommit:
             with self._db.transaction() as session:
                 result = job.work(session)
         except BaseException as exc:  # the caller gets it, whatever it is; the writer keeps going
-            job.future.set_exception(exc)
+            _settle([(job, False, exc)])
         else:
-            job.future.set_result(result)
+            _settle([(job, True, result)])
+
+
+def _run_units(session: Session, batch: list[_Job[Any]]) -> list[Any]:
+    """Run a batch's units in one transaction, in arrival order; units sharing a ``many`` are
+    served together by one call, where the first of them arrived."""
+    results: list[Any] = [None] * len(batch)
+    done: set[int] = set()
+    for index, job in enumerate(batch):
+        if index in done:
+            continue
+        if job.many is None:
+            results[index] = job.work(session)
+            continue
+        alike = [i for i in range(index, len(batch)) if batch[i].many is job.many]
+        outcomes = job.many(session, [batch[i].item for i in alike])
+        if len(outcomes) != len(alike):
+            raise RuntimeError(f"{job.many!r} returned {len(outcomes)} results for {len(alike)} items")
+        for i, outcome in zip(alike, outcomes, strict=True):
+            results[i] = outcome
+        done.update(alike)
+    return results
+
+
+def _sqlite_file(url: str) -> str:
+    """The database file of a SQLite URL ("" for an in-memory database)."""
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    return "" if not path or path == ":memory:" or "mode=memory" in url else path
+
+
+# Pages the WAL may reach before a committing writer copies it back itself: a backstop, for when
+# no WalCheckpointer runs or it cannot keep up (SQLite's default is 1,000 pages, about 4 MiB).
+WAL_AUTOCHECKPOINT_PAGES = 16_000
+
+
+class WalCheckpointer:
+    """Copies SQLite's write-ahead log back into the database file from a thread of its own.
+
+    Why: by default the writer whose commit takes the log past 1,000 pages does the copy (and its
+    fsync) itself, inside the commit, so one webhook batch in a dozen waited for it. A passive
+    checkpoint from another connection blocks neither the writer nor readers; the writers'
+    own checkpoint (``WAL_AUTOCHECKPOINT_PAGES``) only remains as a backstop.
+    """
+
+    INTERVAL = 0.25  # seconds between checkpoints while the process runs
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, name="crocevia-wal-checkpoint", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, timeout=5, check_same_thread=False, isolation_level=None)
+        try:
+            while not self._stop.wait(self.INTERVAL):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # busy or locked: the next round, or the backstop, copies it
+                    log.debug("WAL checkpoint skipped", exc_info=True)
+        finally:
+            conn.close()
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -251,16 +404,17 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(READONLY):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight on the driver's connection: through exec_driver_sql this one statement cost
+        # as much as a webhook batch's duplicate check.
+        raw = conn.connection.dbapi_connection
+        raw.execute("BEGIN" if conn.get_execution_options().get(READONLY) else "BEGIN IMMEDIATE")
 
 
 def memory_engine_kwargs() -> dict[str, Any]:

@@ -20,8 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Executable
+from sqlalchemy import BindParameter, Connection, DateTime, Executable, bindparam
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -52,24 +53,19 @@ class FastStatement:
         self.keys = tuple(keys) if keys is not None else None
         self._prepared: dict[str, _Prepared | None] = {}
 
-    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Execute; the result rows (with the columns' result processing applied)."""
+    def _prepared_for(self, conn: Connection) -> _Prepared | None:
         dialect = conn.dialect
         prepared = self._prepared.get(dialect.name, _MISSING)
         if prepared is _MISSING:
             prepared = self._prepared[dialect.name] = _prepare(self.statement, self.keys, dialect)
+        return cast(_Prepared | None, prepared)
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute; the result rows (with the columns' result processing applied)."""
+        prepared = self._prepared_for(conn)
         if prepared is None:
             return [tuple(r) for r in conn.execute(cast(Executable, self.statement), dict(params))]
-        values = [
-            (fixed if key is None else params[key]) if proc is None
-            else proc(fixed if key is None else params[key])
-            for _name, key, fixed, proc in prepared.binds
-        ]
-        for index, default in prepared.defaults:
-            proc = prepared.binds[index][3]
-            values[index] = default(None) if proc is None else proc(default(None))
-        dbapi_params: Any = values if prepared.positional else {
-            name: v for (name, _k, _f, _p), v in zip(prepared.binds, values, strict=True)}
+        dbapi_params = _dbapi_params(prepared, params)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(prepared.sql, dbapi_params)
@@ -87,8 +83,107 @@ class FastStatement:
         rows = self.rows(conn, params)
         return rows[0] if rows else None
 
+    def many(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+        """Execute once per parameter set with one DBAPI ``executemany`` (bulk writes; no results)."""
+        if not params:
+            return
+        prepared = self._prepared_for(conn)
+        if prepared is None:
+            conn.execute(cast(Executable, self.statement), [dict(p) for p in params])
+            return
+        batch = [_dbapi_params(prepared, p) for p in params]
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(prepared.sql, batch)
+        finally:
+            cursor.close()
+
 
 _MISSING: Any = object()
+_CONNECTION = "crocevia.fast.connection"  # session.info key
+
+
+def connection_of(s: Session) -> Connection:
+    """The session's connection for its current transaction, as ``Session.connection()`` returns it.
+
+    Why: ``Session.connection()`` walks the session's transaction state machine on every call,
+    and the ingest hooks each ask for it once per batch; that walk cost more than their queries.
+    The answer is kept for as long as the same transaction runs."""
+    transaction = s.get_transaction()
+    cached = s.info.get(_CONNECTION)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cast(Connection, cached[1])
+    conn = s.connection()
+    s.info[_CONNECTION] = (s.get_transaction(), conn)
+    return conn
+
+
+class FastInStatement:
+    """A ``FastStatement`` with an ``IN`` list whose length is known only when it runs.
+
+    Why not SQLAlchemy's expanding ``IN``: it re-renders the SQL on every execution, which costs
+    more than the lookup it serves. Here there is one compiled statement per size (1, 2, 4 ... 64
+    placeholders); a list is padded to the next size by repeating its last value, which changes
+    nothing in an ``IN``, and a longer list runs in chunks of 64.
+
+    ``build`` makes the statement from the placeholders, e.g. ``lambda keys: select(t.c.id).where(
+    t.c.key.in_(keys))``.
+    """
+
+    SIZES = (1, 2, 4, 8, 16, 32, 64)
+
+    def __init__(self, build: Callable[[list[BindParameter[Any]]], ClauseElement], name: str = "in_value") -> None:
+        self._build = build
+        self._name = name
+        self._by_size: dict[int, FastStatement] = {}
+
+    def rows(self, conn: Connection, params: Mapping[str, Any], values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows for ``values`` in the ``IN`` list (with ``params`` for the other parameters)."""
+        found: list[tuple[Any, ...]] = []
+        top = self.SIZES[-1]
+        for start in range(0, len(values), top):
+            chunk = list(values[start:start + top])
+            size = next(n for n in self.SIZES if n >= len(chunk))
+            statement = self._by_size.get(size)
+            if statement is None:
+                names = [f"{self._name}_{i}" for i in range(size)]
+                statement = self._by_size[size] = FastStatement(self._build([bindparam(n) for n in names]))
+            padded = chunk + [chunk[-1]] * (size - len(chunk))
+            found.extend(statement.rows(conn, {**params, **{f"{self._name}_{i}": v for i, v in enumerate(padded)}}))
+        return found
+
+
+def _dbapi_params(prepared: _Prepared, params: Mapping[str, Any]) -> Any:
+    values = [
+        (fixed if key is None else params[key]) if proc is None
+        else proc(fixed if key is None else params[key])
+        for _name, key, fixed, proc in prepared.binds
+    ]
+    for index, default in prepared.defaults:
+        proc = prepared.binds[index][3]
+        values[index] = default(None) if proc is None else proc(default(None))
+    return values if prepared.positional else {
+        name: v for (name, _k, _f, _p), v in zip(prepared.binds, values, strict=True)}
+
+
+def _same_as_last(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``processor``, answering at once when given the very object it was given last.
+
+    Why: a batch of webhooks stamps every row with one ``now``, and converting a datetime for
+    the driver (time zone, then text on SQLite) cost more than the rest of a row's parameters.
+    The last (value, result) pair is swapped in one assignment, so threads sharing a statement
+    never see a result paired with another value."""
+    last: list[tuple[Any, Any]] = [(_MISSING, None)]
+
+    def process(value: Any) -> Any:
+        seen, result = last[0]
+        if value is seen:
+            return result
+        result = processor(value)
+        last[0] = (value, result)
+        return result
+
+    return process
 
 
 def _constant(value: Any) -> Callable[[Any], Any]:
@@ -114,7 +209,9 @@ def _prepare(statement: ClauseElement, keys: tuple[str, ...] | None, dialect: Di
         for bind, name in pairs:
             key = bind.key if bind.key in (keys or ()) or (keys is None and bind.required) else None
             fixed: Any = bind.value
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            processor: Processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None and bind.type._type_affinity is DateTime:
+                processor = _same_as_last(processor)
             rendered = compiled.escaped_bind_names.get(name, name) if compiled.escaped_bind_names else name
             if key is None and bind.key in defaults:
                 default = defaults[bind.key]

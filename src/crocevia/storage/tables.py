@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -247,7 +248,9 @@ class Message(Base):
         Index("ix_messages_conversation", "conversation_id", "id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = _ws_fk()
+    # No index of its own: ix_messages_ws_created (workspace_id, created_at) serves every lookup
+    # by workspace, and each index is one more B-tree to update on every stored message.
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     conversation_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("conversations.id", ondelete="CASCADE")
     )
@@ -527,7 +530,8 @@ class BookingSlot(Base):
 
 class Booking(Base):
     __tablename__ = "bookings"
-    __table_args__ = (Index("ix_bookings_ws_start", "workspace_id", "starts_at"),)
+    __table_args__ = (Index("ix_bookings_ws_start", "workspace_id", "starts_at"),
+                      Index("ix_bookings_contact", "contact_id"))  # the inbox's contact panel
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws_fk()
     resource_id: Mapped[int] = mapped_column(ForeignKey("booking_resources.id", ondelete="CASCADE"))
@@ -562,6 +566,7 @@ class Product(Base):
 
 class Order(Base):
     __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_contact", "contact_id"),)  # the inbox's contact panel
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws_fk()
     conversation_id: Mapped[int | None] = mapped_column(
@@ -851,6 +856,21 @@ class CannedResponse(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Label(Base):
+    """A label of the workspace's catalogue (issue 5). Conversations keep label *names* in their JSON
+    ``labels`` list (free strings before the catalogue existed); ``services/labels.py`` keeps the two in
+    step: applying an unknown name adds it here, renaming or deleting one rewrites the conversations."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(40))
+    color: Mapped[str] = mapped_column(String(7), default="#6b7280")  # "#rrggbb"
+    description: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # -- channel advisor and analytics (issue 9) ----------------------------------------------------------
 class AdvisorDataset(Base):
     """An admin's replacement, for one workspace, of one shipped data set of public figures (CSV)."""
@@ -895,6 +915,43 @@ class AnalyticsChannelDay(Base):
     day: Mapped[date]
     inbound: Mapped[int] = mapped_column(BigInteger)
     outbound: Mapped[int] = mapped_column(BigInteger)
+    # Customer waits: (conversation, day) pairs with a customer message; answered = an agent replied
+    # (by the time the day was rolled up; later replies: AnalyticsPendingWait); seconds summed.
+    waiting: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    answered: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    response_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # (conversation, day) pairs with a bot message; contained = no agent message that day.
+    bot_conversations: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    bot_contained: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class AnalyticsStatusDay(Base):
+    """Outbound messages per (channel, day, status, failure reason) as summed counts: the rollup's rows
+    plus -1/+1 rows a database trigger adds on every later status change (migration 0014)."""
+
+    __tablename__ = "analytics_status_days"
+    __table_args__ = (Index("ix_analytics_status_days_ws_day", "workspace_id", "day", "channel_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnalyticsPendingWait(Base):
+    """A customer wait of a rolled-up day that had no agent reply yet; resolved by the rollup task."""
+
+    __tablename__ = "analytics_pending_waits"
+    __table_args__ = (Index("ix_analytics_pending_waits_ws_day", "workspace_id", "day"),
+                      Index("ix_analytics_pending_waits_conversation", "conversation_id"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    first_in: Mapped[datetime]
 
 
 class AnalyticsContactDay(Base):
@@ -917,3 +974,5 @@ class AnalyticsRollupState(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
     rolled_until: Mapped[date]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Replies created before this (minus rollups.GRACE) are in the rollups; later ones are read live.
+    waits_checked_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,5 +1,6 @@
-"""/ui/bots (admins): the bot flows (YAML, enable/disable), today's bookings per resource and the
-orders with their status. Read on the server; the enable/disable switch goes through the REST API."""
+"""/ui/bots (admins): the bot flows (YAML to edit, enable/disable, a new one), today's bookings per resource
+and the orders with their status. Read on the server; saving and switching go through the REST API, so the
+page gets the API's validation and its errors (with the line)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,20 @@ def bots_page(request: Request) -> Response:
                "lines": ", ".join(f"{i.get('quantity', 1)}× {i.get('name', '')}" for i in o.items or []),
                "created": o.created_at} for o in catalog.list_orders(rt, actor)[:200]]
     return render(request, "bots.html", lang=v.lang, boot=v.boot(), viewer=v, user=v.who.user, section="bots",
-                  flows=flow_rows, resources=per_resource, orders=orders)
+                  flows=flow_rows, resources=per_resource, orders=orders, new_flow_yaml=NEW_FLOW)
+
+
+# What the "new flow" editor starts from: the smallest flow that answers, to be changed.
+NEW_FLOW = """\
+name: nuovo-flusso
+triggers:
+  keywords: [ciao, hello]
+start: hello
+steps:
+  - id: hello
+    type: send
+    text: {it: "Ciao! Come posso aiutarti?", en: "Hi! How can I help?"}
+"""
 
 
 def _by_time(row: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
-"""/ui/promotion: the segment builder with its live count, campaign progress and funnel, and the
-CSAT/NPS results, drawn on the server as SVG (no JS needed to read the numbers)."""
+"""/ui/promotion: the segment builder with its live count, the campaign form (segment, template and
+A/B variant, channels in fallback order, schedule, quiet hours, launch), campaign progress and funnel,
+and the CSAT/NPS results, drawn on the server as SVG (no JS needed to read the numbers)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from fastapi import APIRouter, Request, Response
 
 from crocevia.api.deps import get_runtime
 from crocevia.errors import CroceviaError
-from crocevia.services import campaigns, segments, surveys
+from crocevia.services import campaigns, channels, segments, surveys, templates
 from crocevia.web.charts import Bar, columns, hbar
 from crocevia.web.render import render
 from crocevia.web.session import to_login, viewer
 
 router = APIRouter(include_in_schema=False)
 FORM_FIELDS = ("countries", "languages", "age_min", "age_max", "tags_any", "active_within_days")
+# While a campaign is in one of these states its progress bar follows the fan-out (js/promotion.js).
+LIVE_STATUSES = ("scheduled", "running")
 FUNNEL = ("queued", "sent", "delivered", "read", "replied", "clicked", "converted", "opted_out")
 
 
@@ -63,8 +66,10 @@ def promotion_page(request: Request, countries: str = "", languages: str = "", a
             for kind, r in results.items()}
     trend = {kind: {"weeks": [t["week"] for t in r["trend"]], "values": [t["score"] or 0 for t in r["trend"]]}
              for kind, r in results.items()}
-    boot = {**v.boot(), "segment_filter": filt, "sending": any(c.status == "running" for c in camps)}
+    boot = {**v.boot(), "segment_filter": filt}
     return render(request, "promotion.html", lang=v.lang, boot=boot, viewer=v,
                   user=v.who.user, section="promotion", form=form, count=count, error=error,
-                  segments=segments.list_segments(rt, actor), campaigns=camps, progress=progress, bars=bars,
+                  segments=segments.list_segments(rt, actor), templates=templates.list_templates(rt, actor),
+                  channels=[ch for ch in channels.list_channels(rt, actor) if ch.is_active],
+                  live_statuses=LIVE_STATUSES, campaigns=camps, progress=progress, bars=bars,
                   latest=latest, funnel=funnel, results=results, dist=dist, trend=trend, hbar=hbar, columns=columns)

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from crocevia.api.deps import MAX_ID, get_runtime
 from crocevia.channels.registry import get_adapter
 from crocevia.errors import CroceviaError, NotFound
-from crocevia.services import accounts, channels, contacts, conversations
+from crocevia.services import accounts, channels, contacts, conversations, labels
 from crocevia.storage.tables import Channel
 from crocevia.web import tickets_pages
 from crocevia.web.assets import serve_static
@@ -23,14 +23,17 @@ from crocevia.web.bots_pages import router as bots_router
 from crocevia.web.dashboards import router as dashboards_router
 from crocevia.web.promotion_pages import router as promotion_router
 from crocevia.web.render import render
+from crocevia.web.rules_pages import router as rules_router
 from crocevia.web.session import Viewer, anonymous_language, safe_next, to_login, viewer
 
 router = APIRouter(include_in_schema=False)
 router.include_router(dashboards_router)  # /ui/analytics and /ui/advisor (issue 9)
 router.include_router(promotion_router)  # /ui/promotion (issue 7)
 router.include_router(bots_router)  # /ui/bots (issue 6)
+# /ui/tickets/rules (issue 8): before /ui/tickets/{ticket_id}, which would take "rules" for an id.
+router.include_router(rules_router)
 
-ADMIN_SECTIONS = ("channels", "users", "teams", "canned", "webhooks")
+ADMIN_SECTIONS = ("channels", "users", "teams", "labels", "canned", "webhooks")
 
 
 def channel_info(c: Channel) -> dict[str, Any]:
@@ -66,8 +69,10 @@ def _inbox(request: Request, v: Viewer, open_id: int | None) -> Response:
     users = [{"id": u.id, "name": u.name, "email": u.email, "role": u.role, "is_active": u.is_active}
              for u in accounts.list_users(rt, actor)]
     teams = [{"id": t.id, "name": t.name, "member_ids": m} for t, m in accounts.list_teams(rt, actor)]
+    label_list = [labels.label_dict(lbl) for lbl in labels.list_labels(rt, actor)]
     return _page(request, v, "inbox.html", section="inbox", channels=chans, teams=teams,
-                 extra_boot={"channels": chans, "users": users, "teams": teams, "open_id": open_id})
+                 extra_boot={"channels": chans, "users": users, "teams": teams, "labels": label_list,
+                             "open_id": open_id})
 
 
 @router.get("/")

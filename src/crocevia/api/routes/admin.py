@@ -9,6 +9,7 @@ from crocevia.api.routes.auth import user_public
 from crocevia.api.schemas import (
     TeamCreate,
     TeamPublic,
+    TeamUpdate,
     TokenCreate,
     TokenCreated,
     TokenPublic,
@@ -63,3 +64,15 @@ def list_teams(rt: RuntimeDep, actor: ActorDep) -> list[TeamPublic]:
 def create_team(body: TeamCreate, rt: RuntimeDep, actor: ActorDep) -> TeamPublic:
     team = accounts.create_team(rt, actor, name=body.name, member_ids=body.member_ids)
     return TeamPublic(id=team.id, name=team.name, member_ids=sorted(set(body.member_ids)))
+
+
+@router.patch("/teams/{team_id}", response_model=TeamPublic, tags=["teams"])
+def update_team(team_id: IdPath, body: TeamUpdate, rt: RuntimeDep, actor: ActorDep) -> TeamPublic:
+    team, members = accounts.update_team(rt, actor, team_id, name=body.name, member_ids=body.member_ids)
+    return TeamPublic(id=team.id, name=team.name, member_ids=members)
+
+
+@router.delete("/teams/{team_id}", status_code=204, tags=["teams"])
+def delete_team(team_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> Response:
+    accounts.delete_team(rt, actor, team_id)
+    return Response(status_code=204)

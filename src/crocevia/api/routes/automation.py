@@ -157,8 +157,9 @@ def availability(resource_id: IdPath, rt: RuntimeDep, actor: ActorDep, day: date
 
 
 @router.get("/bookings")
-def list_bookings(rt: RuntimeDep, actor: ActorDep, resource_id: IdQuery = None) -> list[dict[str, Any]]:
-    return [_booking(b) for b in bookings.list_bookings(rt, actor, resource_id=resource_id)]
+def list_bookings(rt: RuntimeDep, actor: ActorDep, resource_id: IdQuery = None,
+                  contact_id: IdQuery = None) -> list[dict[str, Any]]:
+    return [_booking(b) for b in bookings.list_bookings(rt, actor, resource_id=resource_id, contact_id=contact_id)]
 
 
 @router.post("/bookings", status_code=201)
@@ -195,8 +196,8 @@ def import_products(body: CsvIn, rt: RuntimeDep, actor: ActorDep) -> dict[str, A
 
 
 @router.get("/orders")
-def list_orders(rt: RuntimeDep, actor: ActorDep) -> list[dict[str, Any]]:
-    return [_order(o) for o in catalog.list_orders(rt, actor)]
+def list_orders(rt: RuntimeDep, actor: ActorDep, contact_id: IdQuery = None) -> list[dict[str, Any]]:
+    return [_order(o) for o in catalog.list_orders(rt, actor, contact_id=contact_id)]
 
 
 @router.get("/orders/{order_id}")

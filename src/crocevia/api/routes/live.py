@@ -17,6 +17,7 @@ from crocevia.services import accounts, conversations
 from crocevia.services.actor import Actor
 
 router = APIRouter()
+RESYNC = 4008  # "you missed events: reconnect and reload"
 
 
 @router.websocket("/api/v1/live")
@@ -46,10 +47,19 @@ async def live(ws: WebSocket) -> None:
             if getter not in done:
                 getter.cancel()
                 break
-            event = getter.result()
-            if event.channel_id is not None and not actor.can_see_channel(event.channel_id):
-                continue
-            await ws.send_text(json.dumps(event.to_dict()))
+            # Whatever else is already queued goes out in the same turn: under load events arrive
+            # in bursts (one per committed batch), and one wait per event fell behind them.
+            batch = [getter.result()]
+            while not sub.queue.empty():
+                batch.append(sub.queue.get_nowait())
+            for event in batch:
+                if event.channel_id is None or actor.can_see_channel(event.channel_id):
+                    await ws.send_text(event.json)
+            if sub.overflowed:
+                # Events were dropped for this feed: the page must not carry on with a gap. It
+                # reconnects and reloads what it shows (core/live.js `onsync`).
+                await ws.close(code=RESYNC)
+                break
     except WebSocketDisconnect:
         pass
     finally:

@@ -201,6 +201,12 @@ def update_rule(ticket_rule_id: IdPath, body: ticket_rules.RulePatch, rt: Runtim
                                                            body.model_dump(exclude_unset=True)))
 
 
+@router.get("/ticket-rules/{ticket_rule_id}/runs")
+def rule_runs(ticket_rule_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """The rule's audit trail, newest first: each time it fired, on what, and what each action did."""
+    return ticket_rules.list_runs(rt, actor, ticket_rule_id)
+
+
 @router.delete("/ticket-rules/{ticket_rule_id}", status_code=204)
 def delete_rule(ticket_rule_id: IdPath, rt: RuntimeDep, actor: ActorDep) -> None:
     ticket_rules.delete_rule(rt, actor, ticket_rule_id)

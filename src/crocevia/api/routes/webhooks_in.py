@@ -7,19 +7,28 @@ crash before commit makes the provider retry instead of losing the message.
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from crocevia.api import problems
 from crocevia.api.deps import get_runtime
 from crocevia.channels.base import ChannelAdapter, WebhookReply, WebhookRequest
 from crocevia.channels.registry import get_adapter
+from crocevia.errors import PayloadTooLarge
 from crocevia.services import channels, ingest
 
 log = logging.getLogger(__name__)
 PATH = "/webhooks/{kind}/{public_id}"
+
+
+MAX_BODY = 1024 * 1024  # bytes; providers' webhooks are a few KiB (media is fetched separately)
+_FAST_PATH = re.compile(r"/webhooks/([^/]+)/([^/]+)")
+_ALLOWED = frozenset({"GET", "POST"})
 
 
 def install(app: FastAPI) -> None:
@@ -28,13 +37,56 @@ def install(app: FastAPI) -> None:
     This is the busiest route of the hub. Registered as a plain Starlette route at the head of
     the app's route list, a webhook is matched with one regular expression instead of being
     tried against every API router first, and skips FastAPI's per-request dependency and
-    validation machinery (it has none). Errors still go through the app's exception handlers
-    (problem+json), as from any route. Not part of the client API, so not in the OpenAPI schema.
+    validation machinery (it has none). ``serve_fast`` goes further (see ``CroceviaApp``); the
+    route stays for anything the fast lane hands back. Not part of the client API, so not in
+    the OpenAPI schema.
     """
     app.router.add_route(PATH, provider_webhook, methods=["GET", "POST"], name="provider_webhook",
                          include_in_schema=False)
     routes = app.router.routes
     routes.insert(0, routes.pop())
+
+
+async def serve_fast(app: FastAPI, scope: Scope, receive: Receive, send: Send) -> bool:
+    """Answer a provider webhook without FastAPI's middleware stack and router; False when this
+    request is not one (then the app serves it as any other).
+
+    Why: on the hub's busiest route, the exception middlewares, exit stacks and route matching
+    cost about as much as verifying and parsing the webhook. What they would do is done here:
+    errors become the same problem+json answers (``problems.response_for``), and the body is
+    capped (``MAX_BODY``, 413) before anything reads it, which the stack did not do either.
+    """
+    match = _FAST_PATH.fullmatch(scope["path"])
+    if match is None or scope["method"] not in _ALLOWED:
+        return False
+    scope["app"] = app
+    scope["path_params"] = {"kind": match[1], "public_id": match[2]}
+    request = Request(scope, receive)
+    try:
+        request._body = await _capped_body(receive)  # what Request.body() returns once read
+        response = await provider_webhook(request)
+    except ClientDisconnect:
+        return True  # the provider hung up: nobody to answer (it will retry)
+    except Exception as exc:
+        response = problems.response_for(request, exc)
+    await response(scope, receive, send)
+    return True
+
+
+async def _capped_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise PayloadTooLarge(f"the webhook body is larger than {MAX_BODY} bytes", field="body")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _reply(r: WebhookReply) -> Response:
@@ -71,7 +123,8 @@ async def provider_webhook(request: Request) -> Response:
         # Decoded straight from the ASGI scope, without building Starlette's Headers view
         # (the last of repeated headers wins, as before).
         headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]},
-        query=dict(request.query_params),
+        # Most providers send no query string: Starlette's QueryParams is built only when there is one.
+        query=dict(request.query_params) if request.scope.get("query_string") else {},
         body=await request.body(),
     )
     challenge = adapter.handshake(req, cfg)

@@ -39,6 +39,8 @@ _MAX_BODY = 40
 
 def normalize(body: str) -> str:
     """Upper-case ASCII letters and digits only: accents stripped, everything else dropped."""
+    if body.isascii():  # nothing to strip: most messages, and this runs for every one of them
+        return "".join(ch for ch in body.upper() if ch.isalnum())
     decomposed = unicodedata.normalize("NFKD", body)
     kept = (ch for ch in decomposed if not unicodedata.combining(ch))
     return "".join(ch for ch in "".join(kept).upper() if ch.isascii() and ch.isalnum())

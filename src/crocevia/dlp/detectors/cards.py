@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from functools import lru_cache
 
 from stdnum import luhn
 
@@ -51,8 +51,9 @@ def issuer_matches(number: str) -> bool:
     return any(length in lengths and low <= number[: len(low)] <= high for low, high, lengths in _ISSUER_RANGES)
 
 
+@lru_cache(maxsize=4096)
 def is_card_number(number: str) -> bool:
-    """Issuer range and length plus the Luhn checksum (python-stdnum)."""
+    """Issuer range and length plus the Luhn checksum (python-stdnum), cached per number."""
     return 12 <= len(number) <= 19 and issuer_matches(number) and luhn.is_valid(number)
 
 
@@ -67,16 +68,18 @@ class PaymentCardDetector(BaseDetector):
         self._positive = Context(PAYMENT_CARD_WORDS, before=48, after=32)
         self._negative = Context(REFERENCE_NUMBER_WORDS, before=48)
 
-    def detect(self, text: str) -> Iterator[Finding]:
+    def detect(self, text: str) -> list[Finding]:
+        found: list[Finding] = []
         if longest_digit_run(text) < 12:
-            return
+            return found
         for match in _CANDIDATE.finditer(text):
             span = self._card_span(text, *match.span())
             # A mistyped IBAN's digits are not a card (checked last: it is rare).
             if span is not None and not inside_iban_shape(text, *span):
                 finding = self._finding(text, *span)
                 if finding is not None:
-                    yield finding
+                    found.append(finding)
+        return found
 
     @staticmethod
     def _card_span(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from functools import lru_cache
 
 from stdnum import bitcoin
 
@@ -29,21 +29,29 @@ class CryptoWalletDetector(BaseDetector):
         self.score = score
         self.ethereum_score = ethereum_score
 
-    def detect(self, text: str) -> Iterator[Finding]:
+    def detect(self, text: str) -> list[Finding]:
+        found: list[Finding] = []
         longest = longest_token(text)
         if longest < 14:  # the shortest address form, bech32
-            return
+            return found
         if longest >= 26:
             for match in _BTC_BASE58.finditer(text):
-                if bitcoin.is_valid(match.group()):
-                    yield Finding(Label.CRYPTO_WALLET, match.start(), match.end(), self.score, self.name)
+                if is_bitcoin_address(match.group()):
+                    found.append(Finding(Label.CRYPTO_WALLET, match.start(), match.end(), self.score, self.name))
         if "bc1" in text or "BC1" in text:
             for match in _BTC_BECH32.finditer(text):
                 # Bech32 is case-insensitive but python-stdnum expects lower case.
-                if bitcoin.is_valid(match.group().lower()):
-                    yield Finding(Label.CRYPTO_WALLET, match.start(), match.end(), self.score, self.name)
+                if is_bitcoin_address(match.group().lower()):
+                    found.append(Finding(Label.CRYPTO_WALLET, match.start(), match.end(), self.score, self.name))
         if "0x" in text:
             for match in _ETHEREUM.finditer(text):
-                yield Finding(
-                    Label.CRYPTO_WALLET, match.start(), match.end(), self.ethereum_score, self.name
+                found.append(
+                    Finding(Label.CRYPTO_WALLET, match.start(), match.end(), self.ethereum_score, self.name)
                 )
+        return found
+
+
+@lru_cache(maxsize=4096)
+def is_bitcoin_address(value: str) -> bool:
+    """python-stdnum's check (base58check or bech32), cached per address."""
+    return bitcoin.is_valid(value)

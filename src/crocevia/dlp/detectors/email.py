@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from crocevia.dlp.base import BaseDetector
 from crocevia.dlp.findings import Finding, Label
@@ -23,8 +22,11 @@ class EmailDetector(BaseDetector):
     def __init__(self, score: float = 0.95) -> None:
         self.score = score
 
-    def detect(self, text: str) -> Iterator[Finding]:
-        if "@" not in text:  # the cheapest possible prefilter
-            return
-        for match in _EMAIL.finditer(text):
-            yield Finding(Label.EMAIL, match.start(), match.end(), self.score, self.name)
+    def detect(self, text: str) -> list[Finding]:
+        at = text.find("@")  # the cheapest possible prefilter
+        if at < 0:
+            return []
+        # No address starts more than 64 characters (the longest local part) before
+        # the first "@": skip the text before that (the lookbehind still sees it).
+        matches = _EMAIL.finditer(text, max(0, at - 64))
+        return [Finding(Label.EMAIL, m.start(), m.end(), self.score, self.name) for m in matches]

@@ -9,12 +9,11 @@ person ("ho il diabete"). The span is the whole phrase.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 from crocevia.dlp.base import BaseDetector
 from crocevia.dlp.findings import Finding, Label
-from crocevia.dlp.textinfo import lowered
+from crocevia.dlp.textinfo import lowered, lowered_aligned
+from crocevia.dlp.wordtrie import first_characters, trie_alternation
 
 _CONDITIONS = (
     # Italian
@@ -129,12 +128,19 @@ _PHRASES = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+# The same phrases for the lowered text (see textinfo.lowered_aligned): every
+# literal in them is lower case.
+_PHRASES_LOWER = re.compile(_PHRASES.pattern, re.VERBOSE)
 # "HIV" and "AIDS" stand alone; case-sensitive because "aids" is an English verb.
 _ACRONYMS = re.compile(r"\b(?:HIV|AIDS)\b")
 
 def _stem(entry: str) -> str:
-    """The first (up to) five letters of the word a lexicon entry starts with."""
-    match = re.match(r"[a-zà-ÿ]+", entry)
+    """The literal letters every match of a lexicon entry starts with.
+
+    The whole literal head, not a shorter prefix: "transaminasi", so that
+    "transfer" or "transazione" do not send a message through the phrase regex.
+    """
+    match = re.match(r"[a-zà-ÿ][a-zà-ÿ0-9]*", entry)  # "cd4", "hba1c": digits too
     head = match.group() if match else ""
     rest = entry[len(head) :]
     if rest.startswith("?"):
@@ -145,7 +151,7 @@ def _stem(entry: str) -> str:
         head = ""  # the word goes on with regex syntax: its 5-letter start is unknown
     if not head:
         raise ValueError(f"health lexicon entry {entry!r}: write it so it starts with a literal word")
-    return head[:5]
+    return head
 
 
 # Every phrase pattern needs one of these word starts: a result, a diagnosis, a
@@ -159,27 +165,8 @@ _STEMS = frozenset(
 
 
 def _trie_pattern(words: frozenset[str]) -> str:
-    """A regex matching any of ``words``, factored by common prefixes.
-
-    A flat alternation of 200 words tries every word at every position; the
-    trie form rejects most positions on their first letter.
-    """
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def emit(node: dict[str, Any]) -> str:
-        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    first = "".join(sorted({re.escape(word[0]) for word in words}))
-    return f"(?=[{first}])(?<![^\\W\\d_])" + emit(trie)
+    """A regex matching any of ``words`` at the start of a word, factored by common prefixes."""
+    return f"(?={first_characters(words)})(?<![^\\W\\d_])" + trie_alternation(words)
 
 
 _STEM_SEARCH = re.compile(_trie_pattern(_STEMS))
@@ -197,13 +184,17 @@ class HealthDetector(BaseDetector):
         self.score = score
         self.acronym_score = acronym_score
 
-    def detect(self, text: str) -> Iterator[Finding]:
-        spans: list[tuple[int, int]] = []
+    def detect(self, text: str) -> list[Finding]:
+        found: list[Finding] = []
         if _may_mention_health(lowered(text)):
-            for match in _PHRASES.finditer(text):
-                spans.append(match.span())
-                yield Finding(Label.HEALTH, match.start(), match.end(), self.score, self.name)
+            # The phrase alternation is ~4x faster case-sensitive on the lowered
+            # text than IGNORECASE on the original (same spans when offsets match).
+            aligned = lowered_aligned(text)
+            pattern, subject = (_PHRASES_LOWER, aligned) if aligned is not None else (_PHRASES, text)
+            for match in pattern.finditer(subject):
+                found.append(Finding(Label.HEALTH, match.start(), match.end(), self.score, self.name))
         if "HIV" in text or "AIDS" in text:
             for match in _ACRONYMS.finditer(text):
-                if not any(s <= match.start() < e for s, e in spans):
-                    yield Finding(Label.HEALTH, match.start(), match.end(), self.acronym_score, self.name)
+                if not any(f.start <= match.start() < f.end for f in found):
+                    found.append(Finding(Label.HEALTH, match.start(), match.end(), self.acronym_score, self.name))
+        return found

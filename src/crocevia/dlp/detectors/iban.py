@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 
 from stdnum import iban, numdb
 
@@ -48,17 +47,25 @@ class IbanDetector(BaseDetector):
         self.context_score = context_score
         self._context = Context(_CONTEXT_WORDS, before=40)
 
-    def detect(self, text: str) -> Iterator[Finding]:
+    def detect(self, text: str) -> list[Finding]:
+        found: list[Finding] = []
         for match in _ANCHOR.finditer(text):
             start = match.start() - (3 if text[match.start() - 1] == " " else 2)
             length = iban_length(text[start : start + 2].upper())
             if length is None:
                 continue
             end = _span_end(text, start, length)
-            if end is None or not iban.is_valid(text[start:end]):
+            if end is None or not is_iban(text[start:end]):
                 continue
             score = self.context_score if self._context.near(text, start, end) else self.score
-            yield Finding(Label.IBAN, start, end, score, self.name)
+            found.append(Finding(Label.IBAN, start, end, score, self.name))
+        return found
+
+
+@lru_cache(maxsize=4096)
+def is_iban(value: str) -> bool:
+    """python-stdnum's IBAN check (mod-97 and the country's BBAN format), cached per value."""
+    return iban.is_valid(value)
 
 
 def _span_end(text: str, start: int, length: int) -> int | None:

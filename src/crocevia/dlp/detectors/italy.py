@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from functools import lru_cache
 
 from stdnum.it import codicefiscale, iva
 
@@ -23,8 +23,16 @@ _CF_PATTERN = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def is_codice_fiscale(value: str) -> bool:
+    """python-stdnum's check (check letter, date, omocodia), cached per value."""
     return codicefiscale.is_valid(value.upper())
+
+
+@lru_cache(maxsize=4096)
+def is_partita_iva(digits: str) -> bool:
+    """python-stdnum's check (office code, Luhn check digit), cached per value."""
+    return iva.is_valid(digits)
 
 
 def codice_fiscale_detector() -> RegexDetector:
@@ -69,13 +77,14 @@ class PartitaIvaDetector(BaseDetector):
         self._positive = Context(_VAT_WORDS, before=40, after=0)
         self._negative = Context(REFERENCE_NUMBER_WORDS, before=48)
 
-    def detect(self, text: str) -> Iterator[Finding]:
+    def detect(self, text: str) -> list[Finding]:
+        found: list[Finding] = []
         if longest_digit_run(text) < 11:
-            return
+            return found
         for match in _VAT_PATTERN.finditer(text):
             value = match.group()
             digits = value[-11:]
-            if not iva.is_valid(digits):
+            if not is_partita_iva(digits):
                 continue
             start, end = match.span()
             if len(value) > 11 or self._positive.near(text, start, end):
@@ -84,4 +93,5 @@ class PartitaIvaDetector(BaseDetector):
                 continue
             else:
                 score = self.score
-            yield Finding(Label.IT_VAT_CODE, start, end, score, self.name)
+            found.append(Finding(Label.IT_VAT_CODE, start, end, score, self.name))
+        return found

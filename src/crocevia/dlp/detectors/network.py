@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
 
 from crocevia.dlp.base import BaseDetector
 from crocevia.dlp.findings import Finding, Label
@@ -28,14 +27,15 @@ class IpAddressDetector(BaseDetector):
     def __init__(self, score: float = 0.85) -> None:
         self.score = score
 
-    def detect(self, text: str) -> Iterator[Finding]:
+    def detect(self, text: str) -> list[Finding]:
+        found: list[Finding] = []
         if longest_digit_run(text) >= 4 and "." in text:
             for match in _IPV4.finditer(text):
                 try:
                     ipaddress.IPv4Address(match.group())
                 except ValueError:
                     continue
-                yield Finding(Label.IP_ADDRESS, match.start(), match.end(), self.score, self.name)
+                found.append(Finding(Label.IP_ADDRESS, match.start(), match.end(), self.score, self.name))
         if "::" in text or text.count(":") >= 4:
             for match in _IPV6.finditer(text):
                 value = match.group()
@@ -45,4 +45,5 @@ class IpAddressDetector(BaseDetector):
                     ipaddress.IPv6Address(value)
                 except ValueError:
                     continue
-                yield Finding(Label.IP_ADDRESS, match.start(), match.end(), self.score, self.name)
+                found.append(Finding(Label.IP_ADDRESS, match.start(), match.end(), self.score, self.name))
+        return found

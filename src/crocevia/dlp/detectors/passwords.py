@@ -9,11 +9,10 @@ are not findings.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from crocevia.dlp.base import BaseDetector
 from crocevia.dlp.findings import Finding, Label
-from crocevia.dlp.textinfo import lowered
+from crocevia.dlp.textinfo import lowered, lowered_aligned
 
 _FILLER = r"(?:[ \t]+(?!(?:è|e'|is|was|sarà|era)\b)[A-Za-zÀ-ÿ'’]{1,15}){0,5}?"
 _VERB_SEP = r"(?:è|e'|é|is|was|sarà|era|will be|sono|are)"
@@ -43,6 +42,10 @@ _CODE = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+
+# The same patterns for the lowered text (see textinfo.lowered_aligned).
+_PASSWORD_LOWER = re.compile(_PASSWORD.pattern, re.VERBOSE)
+_CODE_LOWER = re.compile(_CODE.pattern, re.VERBOSE)
 
 _HINT = re.compile(r"pass|pwd|psw|parola|otp|pin|codice|code")
 _SHORT_KEYWORDS = frozenset({"pass"})  # ambiguous alone ("il pass del parcheggio")
@@ -83,19 +86,27 @@ class PasswordDetector(BaseDetector):
         self.score = score
         self.prose_score = prose_score
 
-    def detect(self, text: str) -> Iterator[Finding]:
+    def detect(self, text: str) -> list[Finding]:
+        found: list[Finding] = []
         if _HINT.search(lowered(text)) is None:
-            return
-        for match in _PASSWORD.finditer(text):
+            return found
+        # Case-sensitive patterns on the lowered text when offsets allow (faster);
+        # the value itself is always read from the original text.
+        lower = lowered_aligned(text)
+        password, code, subject = (
+            (_PASSWORD_LOWER, _CODE_LOWER, lower) if lower is not None else (_PASSWORD, _CODE, text)
+        )
+        for match in password.finditer(subject):
             explicit = match.group("sym") is not None
             if not explicit and match.group("kw").lower() in _SHORT_KEYWORDS:
                 continue
-            value = _trim(match.group("value"))
+            start, end = match.span("value")
+            value = _trim(text[start:end])
             if not looks_like_password(value):
                 continue
-            start = match.start("value")
             score = self.score if explicit else self.prose_score
-            yield Finding(Label.PASSWORD, start, start + len(value), score, self.name)
-        for match in _CODE.finditer(text):
+            found.append(Finding(Label.PASSWORD, start, start + len(value), score, self.name))
+        for match in code.finditer(subject):
             start, end = match.span("value")
-            yield Finding(Label.PASSWORD, start, end, self.score, self.name)
+            found.append(Finding(Label.PASSWORD, start, end, self.score, self.name))
+        return found

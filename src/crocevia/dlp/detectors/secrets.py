@@ -13,11 +13,10 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
 
 from crocevia.dlp.base import BaseDetector
 from crocevia.dlp.findings import Finding, Label
-from crocevia.dlp.textinfo import lowered
+from crocevia.dlp.textinfo import lowered, lowered_aligned
 
 # (detector suffix, pattern, score). Bounded by non-token characters on both sides.
 _VENDOR_PATTERNS: tuple[tuple[str, str, float], ...] = (
@@ -57,6 +56,7 @@ _SECRET_KEYWORD = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+_SECRET_KEYWORD_LOWER = re.compile(_SECRET_KEYWORD.pattern, re.VERBOSE)  # for the lowered text
 _KEYWORD_HINT = re.compile(r"key|secret|token|bearer|auth|chiave|segret|credenzial|credential")
 
 
@@ -96,26 +96,33 @@ class SecretDetector(BaseDetector):
     def __init__(self, keyword_score: float = 0.8) -> None:
         self.keyword_score = keyword_score
 
-    def detect(self, text: str) -> Iterator[Finding]:
+    def detect(self, text: str) -> list[Finding]:
+        found: list[Finding] = []
         if _VENDOR_HINT.search(text) is not None:
             for match in _VENDOR.finditer(text):
                 kind = match.lastgroup or "token"
-                yield Finding(
+                found.append(Finding(
                     Label.API_KEY, match.start(), match.end(), _VENDOR_SCORES.get(kind, 0.9), f"{self.name}.{kind}"
-                )
+                ))
         if "-----BEGIN" in text:
             for match in _PEM.finditer(text):
                 end = match.start() + len(match.group().rstrip())
-                yield Finding(Label.API_KEY, match.start(), end, 0.99, f"{self.name}.private_key")
+                found.append(Finding(Label.API_KEY, match.start(), end, 0.99, f"{self.name}.private_key"))
         if "eyJ" in text:
             for match in _JWT.finditer(text):
                 if is_jwt_header(match.group(1)):
-                    yield Finding(Label.API_KEY, match.start(), match.end(), 0.95, f"{self.name}.jwt")
-        if _KEYWORD_HINT.search(lowered(text)) is not None:
-            for match in _SECRET_KEYWORD.finditer(text):
-                value = match.group("value")
+                    found.append(Finding(Label.API_KEY, match.start(), match.end(), 0.95, f"{self.name}.jwt"))
+        lower = lowered(text)
+        if _KEYWORD_HINT.search(lower) is not None:
+            # Case-sensitive on the lowered text when offsets allow (faster); the
+            # value, whose case matters to its entropy, is read from the original.
+            aligned = lowered_aligned(text)
+            pattern, subject = (_SECRET_KEYWORD_LOWER, aligned) if aligned is not None else (_SECRET_KEYWORD, text)
+            for match in pattern.finditer(subject):
+                start, end = match.span("value")
+                value = text[start:end]
                 if not looks_random(value):
                     continue
-                start = match.start("value")
                 end = start + len(value.rstrip("."))
-                yield Finding(Label.API_KEY, start, end, self.keyword_score, f"{self.name}.keyword")
+                found.append(Finding(Label.API_KEY, start, end, self.keyword_score, f"{self.name}.keyword"))
+        return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from crocevia.storage.migrate import include_name
 from crocevia.storage.schema import metadata
 
 config = context.config
@@ -29,6 +30,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode rebuilds tables.
         compare_type=True,
+        include_name=include_name,  # autogenerate leaves the search objects alone
     )
     with context.begin_transaction():
         context.run_migrations()

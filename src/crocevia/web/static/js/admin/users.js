@@ -62,8 +62,40 @@ function row(user) {
   return h('tr', { dataset: { testid: 'user-row' } },
     h('td', {}, h('strong', {}, user.name), self ? h('small', { class: 'hint' }, ` (${t('you')})`) : null),
     h('td', {}, user.email), h('td', { 'data-label': t('Role') }, role),
-    h('td', { 'data-label': t('Inboxes') }, inboxes(user)), h('td', { 'data-label': t('Active') }, active));
+    h('td', { 'data-label': t('Inboxes') }, inboxes(user)), h('td', { 'data-label': t('Active') }, active),
+    h('td', {}, self ? null : h('button', {
+      class: 'btn btn-sm', type: 'button', 'aria-label': t('Reset the password of {name}', { name: user.name }),
+      onclick: () => askPassword(user),
+    }, t('Reset password'))));
 }
+
+// Password reset by an admin: a new password for someone who forgot theirs (owners' passwords
+// only by an owner: the server says so). The server signs them out everywhere.
+const dialog = document.getElementById('password-dialog');
+const passwordForm = document.getElementById('password-form');
+const passwordError = document.getElementById('password-error');
+let resetting = null;
+
+function askPassword(user) {
+  resetting = user;
+  passwordForm.reset();
+  showProblem(passwordForm, passwordError, null);
+  document.getElementById('password-title').textContent = t('New password for {name}', { name: user.name });
+  dialog.showModal();
+}
+
+document.getElementById('password-cancel').addEventListener('click', () => dialog.close());
+passwordForm.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const password = passwordForm.elements.namedItem('password').value;
+  try {
+    await api(`/users/${resetting.id}`, { method: 'PATCH', body: { password } });
+    dialog.close();
+    toast(t('{name} has a new password.', { name: resetting.name }));
+  } catch (err) {
+    showProblem(passwordForm, passwordError, err);
+  }
+});
 
 async function load() {
   const [users, list] = await Promise.all([api('/users'), api('/channels')]);

@@ -1,9 +1,9 @@
 // The contact panel: who the customer is, where we know them from (identities per channel),
-// their consent on each channel, and their other conversations.
+// their consent on each channel, their other conversations, bookings and orders.
 import { api, query } from '../core/api.js';
 import { badge } from '../core/channels.js';
 import { clear, h, icon, initials } from '../core/dom.js';
-import { t } from '../core/i18n.js';
+import { lang, t } from '../core/i18n.js';
 import { full, short } from '../core/time.js';
 import { preview, statusName } from './list.js';
 
@@ -14,6 +14,7 @@ export class ContactPanel {
     this.onopen = onopen;
     this.onclose = onclose;
     this.generation = 0;
+    this.resources = null; // booking resources by id, read once (names and time zones)
   }
 
   clear() {
@@ -23,15 +24,50 @@ export class ContactPanel {
 
   async load(conv) {
     const generation = ++this.generation;
-    const [contact, others] = await Promise.all([
+    // Bookings and orders are extras: a workspace without them (or a failed read) shows the rest.
+    const optional = (path) => api(path).catch(() => []);
+    const [contact, others, bookings, orders, resources] = await Promise.all([
       api(`/contacts/${conv.contact_id}`),
       api(`/conversations${query({ contact_id: conv.contact_id, assignee: 'all', limit: 10 })}`),
+      optional(`/bookings${query({ contact_id: conv.contact_id })}`),
+      optional(`/orders${query({ contact_id: conv.contact_id })}`),
+      this.resources ? Promise.resolve(null) : optional('/booking/resources'),
     ]);
+    if (resources) this.resources = new Map(resources.map((r) => [r.id, r]));
     if (generation !== this.generation) return;
-    this.render(contact, others.items.filter((c) => c.id !== conv.id));
+    this.render(contact, others.items.filter((c) => c.id !== conv.id), bookings, orders);
   }
 
-  render(contact, others) {
+  bookingsSection(bookings) {
+    if (!bookings.length) return null;
+    // Newest slot first; a handful is enough beside a conversation.
+    const shown = [...bookings].sort((a, b) => b.starts_at.localeCompare(a.starts_at)).slice(0, PANEL_ROWS);
+    return h('section', { class: 'panel-section' }, h('h3', {}, t('Bookings')),
+      h('ul', { class: 'plain-list', dataset: { testid: 'contact-bookings' } }, shown.map((b) => {
+        const res = (this.resources && this.resources.get(b.resource_id)) || {};
+        const when = slotTime(b.starts_at, res.timezone);
+        return h('li', {},
+          h('span', { class: 'grow' }, when,
+            h('small', {}, [res.name || `#${b.resource_id}`, t('{count} people', { count: b.party_size })].join(' · '))),
+          h('span', { class: `chip ${b.status === 'confirmed' ? 'pill-ok' : ''}` },
+            b.status === 'confirmed' ? t('Confirmed') : t('Cancelled')));
+      })));
+  }
+
+  ordersSection(orders) {
+    if (!orders.length) return null;
+    return h('section', { class: 'panel-section' }, h('h3', {}, t('Orders')),
+      h('ul', { class: 'plain-list', dataset: { testid: 'contact-orders' } }, orders.slice(0, PANEL_ROWS).map((o) => {
+        const [text, cls] = ORDER_STATUS[o.status] || ORDER_STATUS.cancelled;
+        const lines = (o.items || []).map((i) => `${i.quantity}× ${i.name}`).join(', ');
+        return h('li', {},
+          h('span', { class: 'grow' }, `#${o.id} · ${money(o.total_minor, o.currency)}`,
+            h('small', {}, [lines, short(o.created_at)].filter(Boolean).join(' · '))),
+          h('span', { class: `chip ${cls}` }, text));
+      })));
+  }
+
+  render(contact, others, bookings = [], orders = []) {
     const rows = [
       [t('Phone'), contact.phone], [t('E-mail'), contact.email], [t('Country'), contact.country],
       [t('Language'), contact.language], [t('Time zone'), contact.timezone],
@@ -76,6 +112,38 @@ export class ContactPanel {
               ev.preventDefault();
               this.onopen(c.id);
             },
-          }, preview(c.last_message_preview) || `#${c.id}`, h('small', {}, `${statusName(c.status)} · ${short(c.last_activity_at)}`)))))) : null));
+          }, preview(c.last_message_preview) || `#${c.id}`, h('small', {}, `${statusName(c.status)} · ${short(c.last_activity_at)}`)))))) : null,
+
+      this.bookingsSection(bookings),
+      this.ordersSection(orders)));
+  }
+}
+
+const PANEL_ROWS = 5;
+// t() literals here so that the catalogue extraction finds them.
+const ORDER_STATUS = {
+  pending: [t('Awaiting payment'), ''],
+  paid: [t('Paid'), 'pill-ok'],
+  refunded: [t('Refunded'), ''],
+  cancelled: [t('Cancelled'), 'pill-danger'],
+};
+
+// Amounts are integers in the currency's minor unit (cents); Intl knows how many decimals it has.
+function money(minor, currency) {
+  try {
+    const fmt = new Intl.NumberFormat(lang, { style: 'currency', currency });
+    return fmt.format(minor / 10 ** fmt.resolvedOptions().maximumFractionDigits);
+  } catch {
+    return `${minor} ${currency}`;
+  }
+}
+
+// A slot in its resource's own time zone (the restaurant's evening, wherever the agent sits).
+function slotTime(iso, timeZone) {
+  const options = { dateStyle: 'medium', timeStyle: 'short' };
+  try {
+    return new Intl.DateTimeFormat(lang, timeZone ? { ...options, timeZone } : options).format(new Date(iso));
+  } catch {
+    return full(iso);
   }
 }

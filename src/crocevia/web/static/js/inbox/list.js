@@ -4,19 +4,28 @@ import { api, query } from '../core/api.js';
 import { badge } from '../core/channels.js';
 import { clear, h } from '../core/dom.js';
 import { t } from '../core/i18n.js';
+import { labelChip, labelNames, relabel } from '../core/labels.js';
 import { duration, short } from '../core/time.js';
 
 const PAGE = 25;
 const LONG_WAIT_MS = 60 * 60 * 1000;
+const RENDER_MS = 16;
 
-function activityKey(conv) {
-  return [Date.parse(conv.last_activity_at), conv.id];
+// Parsed once per conversation object: the list compares activity times on every live event.
+const parsedTimes = new WeakMap();
+function activityTime(conv) {
+  let time = parsedTimes.get(conv);
+  if (time === undefined) {
+    time = Date.parse(conv.last_activity_at);
+    parsedTimes.set(conv, time);
+  }
+  return time;
 }
 
 function newer(a, b) {
-  const [ta, ia] = activityKey(a);
-  const [tb, ib] = activityKey(b);
-  return ta !== tb ? ta > tb : ia > ib;
+  const ta = activityTime(a);
+  const tb = activityTime(b);
+  return ta !== tb ? ta > tb : a.id > b.id;
 }
 
 export class ConversationList {
@@ -130,19 +139,36 @@ export class ConversationList {
   }
 
   // A conversation changed (live event or our own action): move it, update it, or drop it.
-  // Updates run one after another, in arrival order: a slow contact lookup for an early event
-  // must not let it overwrite a later one.
+  // Updates of one conversation run one after another, in arrival order: a slow contact lookup
+  // for an early event must not let it overwrite a later one. Different conversations do not
+  // wait for each other: at hundreds of messages a second, one queue for all of them made every
+  // new customer's lookup delay every other row (bench/inbox_latency.py).
   upsert(conv, options = {}) {
-    this.queue = (this.queue || Promise.resolve()).then(() => this.apply(conv, options)).catch(() => {});
-    return this.queue;
+    const chains = this.chains || (this.chains = new Map());
+    const next = (chains.get(conv.id) || Promise.resolve()).then(() => this.apply(conv, options)).catch(() => {});
+    chains.set(conv.id, next);
+    next.then(() => { if (chains.get(conv.id) === next) chains.delete(conv.id); });
+    return next;
+  }
+
+  // One request per unknown contact, however many of its messages arrive meanwhile.
+  lookupContact(conv) {
+    const lookups = this.lookups || (this.lookups = new Map());
+    let pending = lookups.get(conv.contact_id);
+    if (!pending) {
+      pending = api(`/conversations/${conv.id}`).then((full) => {
+        this.contacts.set(full.contact_id, { id: full.contact.id, name: full.contact.name, phone: full.contact.phone });
+      }).finally(() => lookups.delete(conv.contact_id));
+      lookups.set(conv.contact_id, pending);
+    }
+    return pending;
   }
 
   async apply(conv, { direction } = {}) {
     if (direction) this.lastDirection.set(conv.id, direction);
     if (!this.contacts.has(conv.contact_id)) {
       try {
-        const full = await api(`/conversations/${conv.id}`);
-        this.contacts.set(full.contact_id, { id: full.contact.id, name: full.contact.name, phone: full.contact.phone });
+        await this.lookupContact(conv);
       } catch {
         return; // not visible to us after all
       }
@@ -154,9 +180,25 @@ export class ConversationList {
     if (this.matches(conv)) {
       const last = this.items[this.items.length - 1];
       // Beyond the last loaded row (with more pages to come) it belongs to a later page.
-      if (!this.cursor || !last || newer(conv, last)) this.items.push({ ...conv, contact: this.contacts.get(conv.contact_id) });
+      if (!this.cursor || !last || newer(conv, last)) {
+        // The list is kept in order: the row goes in before the first older one (usually the top).
+        const row = { ...conv, contact: this.contacts.get(conv.contact_id) };
+        const at = this.items.findIndex((other) => newer(row, other));
+        this.items.splice(at < 0 ? this.items.length : at, 0, row);
+      }
     }
-    this.items.sort((a, b) => (newer(a, b) ? -1 : 1));
+    (this.dirty || (this.dirty = new Set())).add(conv.id);
+    this.scheduleRender();
+  }
+
+  // An admin renamed (newName) or deleted (null) a label, or changed colours: the server already
+  // rewrote the conversations; do the same to what is on screen, and redraw every row.
+  relabel(oldName, newName) {
+    if (oldName) {
+      this.knownLabels.delete(oldName);
+      for (const conv of this.items) conv.labels = relabel(conv.labels, oldName, newName);
+    }
+    this.rows = new Map();
     this.render();
   }
 
@@ -208,7 +250,11 @@ export class ConversationList {
         t('Waiting {time}', { time: duration(waiting) })));
     }
     if (!this.filters.status) meta.append(h('span', { class: 'status-tag' }, statusName(conv.status)));
-    for (const label of (conv.labels || []).slice(0, 3)) meta.append(h('span', { class: 'chip' }, label));
+    for (const label of (conv.labels || []).slice(0, 3)) {
+      const chip = labelChip(label);
+      chip.dataset.testid = 'row-label'; // the open conversation's chips are the "label" ones
+      meta.append(chip);
+    }
     if (conv.assignee_id) {
       const who = conv.assignee_id === this.me.id ? t('you') : (this.users.get(conv.assignee_id) || {}).name || '?';
       meta.append(h('span', { class: 'assignee-tag' }, t('Assigned to {name}', { name: who })));
@@ -228,20 +274,62 @@ export class ConversationList {
     return h('li', {}, link);
   }
 
-  render() {
-    // Rows are rebuilt; a keyboard user's focus stays on the same conversation.
+  // Live events draw at most once per RENDER_MS: a burst of messages costs one pass over the list,
+  // not one each. (A timer, not requestAnimationFrame, so a background tab's title still counts.)
+  scheduleRender() {
+    if (this.renderTimer) return;
+    this.renderTimer = setTimeout(() => this.render({ all: false }), RENDER_MS);
+  }
+
+  // A row is rebuilt only when what it shows changed; unchanged rows are moved, not redrawn.
+  // After live events only their conversations are looked at (`dirty`); any other drawing
+  // (a page from the server, a contact renamed, the clock) looks at every row.
+  rowFor(conv, all) {
+    const cached = this.rows.get(conv.id);
+    if (cached && !all && !this.dirty.has(conv.id)) return cached.el;
+    const contact = this.contacts.get(conv.contact_id) || {};
+    const waiting = this.waitingMs(conv);
+    const key = JSON.stringify([conv, contact.name, contact.phone, conv.id === this.selected,
+      waiting === null ? null : duration(waiting), Boolean(this.filters.status), this.lastDirection.get(conv.id)]);
+    if (cached && cached.key === key) return cached.el;
+    const el = this.rowElement(conv);
+    this.rows.set(conv.id, { key, el });
+    return el;
+  }
+
+  render({ all = true } = {}) {
+    clearTimeout(this.renderTimer);
+    this.renderTimer = null;
+    this.rows = this.rows || new Map(); // conversation id -> {key, el}
+    this.dirty = this.dirty || new Set();
+    // A keyboard user's focus stays on the same conversation.
     const focused = document.activeElement && document.activeElement.closest
       ? document.activeElement.closest('a.conv-row') : null;
     const focusedId = focused && this.el.contains(focused) ? focused.dataset.id : null;
-    clear(this.el);
-    for (const conv of this.items) {
-      this.el.append(this.rowElement(conv));
+    const shown = new Set();
+    const nodes = this.items.map((conv) => {
+      shown.add(conv.id);
       for (const label of conv.labels || []) this.knownLabels.add(label);
+      return this.rowFor(conv, all);
+    });
+    this.dirty.clear();
+    for (const id of [...this.rows.keys()]) if (!shown.has(id)) this.rows.delete(id);
+    // Put the rows in order touching only those out of place: a new message moves one row to
+    // the top instead of re-inserting the whole list.
+    const keep = new Set(nodes);
+    for (const child of [...this.el.children]) if (!keep.has(child)) child.remove(); // rows redrawn or gone
+    let at = this.el.firstChild;
+    for (const node of nodes) {
+      if (node === at) at = at.nextSibling;
+      else this.el.insertBefore(node, at);
     }
     this.empty.hidden = this.items.length > 0;
     this.more.hidden = !this.cursor;
-    clear(this.labelList);
-    for (const label of [...this.knownLabels].sort()) this.labelList.append(h('option', { value: label }));
+    const options = [...new Set([...this.knownLabels, ...labelNames()])].sort();
+    if (options.join('\n') !== this.shownOptions) {
+      this.shownOptions = options.join('\n');
+      clear(this.labelList).append(...options.map((label) => h('option', { value: label })));
+    }
     this.ontitle(this.items.filter((c) => c.unread_count > 0).length);
     if (focusedId) this.el.querySelector(`a.conv-row[data-id="${focusedId}"]`)?.focus();
   }

@@ -3,6 +3,7 @@
 import { boot } from '../core/boot.js';
 import { isTyping } from '../core/dom.js';
 import { t } from '../core/i18n.js';
+import { applyLabelEvent, setLabels } from '../core/labels.js';
 import { Live } from '../core/live.js';
 import { notify } from '../core/notify.js';
 import { toast } from '../core/toast.js';
@@ -14,6 +15,7 @@ const channels = new Map((boot.channels || []).map((c) => [c.id, c]));
 const users = new Map((boot.users || []).map((u) => [u.id, u]));
 const teams = new Map((boot.teams || []).map((team) => [team.id, team]));
 const me = boot.me;
+setLabels(boot.labels);
 const inbox = document.getElementById('inbox');
 const search = document.getElementById('search');
 const statusFilter = document.getElementById('filter-status');
@@ -196,6 +198,20 @@ function onEvent(event) {
     case 'typing':
       thread.showTyping(data);
       break;
+    case 'label.created':
+    case 'label.updated':
+    case 'label.deleted': {
+      const renamed = applyLabelEvent(event.type, data);
+      const oldName = event.type === 'label.deleted' ? data.name : (renamed ? data.old_name : null);
+      const newName = event.type === 'label.deleted' ? null : data.name;
+      if (oldName && labelFilter.value.trim().toLowerCase() === oldName) {
+        labelFilter.value = newName || '';
+        applyFilters({ label: labelFilter.value });
+      }
+      list.relabel(oldName, newName);
+      thread.relabel(oldName, newName);
+      break;
+    }
     case 'note.created':
       thread.addNote(data);
       break;

@@ -4,6 +4,7 @@ import { api } from '../core/api.js';
 import { badge } from '../core/channels.js';
 import { clear, h, icon } from '../core/dom.js';
 import { t } from '../core/i18n.js';
+import { labelChip, relabel } from '../core/labels.js';
 import { announce, toast } from '../core/toast.js';
 import { dayLabel, sameDay } from '../core/time.js';
 import { Composer } from './composer.js';
@@ -150,6 +151,9 @@ export class ThreadView {
     this.el.resolve.addEventListener('click', () => this.toggleResolve());
     this.el.bot = this.pane.querySelector('[data-action="bot"]');
     this.el.bot.addEventListener('click', () => this.handBackToBot());
+    this.el.ticket = this.pane.querySelector('[data-action="ticket"]');
+    this.el.ticket.hidden = !this.canWrite;
+    this.el.ticket.addEventListener('click', () => this.openTicket());
     if (this.canWrite) {
       hasBot().then((yes) => {
         if (this.el && this.el.bot) this.el.bot.hidden = !yes;
@@ -235,10 +239,17 @@ export class ThreadView {
     select.value = conv.assignee_id ? String(conv.assignee_id) : '';
   }
 
+  // A label renamed (newName) or deleted (null) by an admin, or recoloured: redraw the chips.
+  relabel(oldName, newName) {
+    if (!this.conv || !this.el) return;
+    if (oldName) this.conv.labels = relabel(this.conv.labels, oldName, newName);
+    this.renderLabels();
+  }
+
   renderLabels() {
     const box = clear(this.el.labels);
     for (const label of this.conv.labels || []) {
-      box.append(h('span', { class: 'chip', dataset: { testid: 'label' } }, label,
+      box.append(labelChip(label,
         this.canWrite ? h('button', {
           type: 'button', 'aria-label': t('Remove the label {label}', { label }),
           onclick: () => this.setLabels((this.conv.labels || []).filter((l) => l !== label)),
@@ -440,6 +451,21 @@ export class ThreadView {
       this.updateConversation(conv);
       this.onchange(conv);
       toast(t('Handed back to the bot.'));
+    } catch (err) {
+      toast(err.message, { error: true });
+    }
+  }
+
+  // A ticket from this conversation (issue 8's tickets): the subject is asked, the customer is
+  // told its number in their app by the server, and the agent gets a link to it.
+  async openTicket() {
+    if (!this.conv) return;
+    const subject = window.prompt(t('Subject of the ticket'), (this.conv.last_message_preview || '').slice(0, 120));
+    if (subject === null) return;
+    try {
+      const ticket = await api(`/conversations/${this.conv.id}/ticket`, { method: 'POST', body: { subject: subject.trim() } });
+      toast(t('Ticket #{number} opened.', { number: ticket.number }),
+        { link: { href: `/ui/tickets/${ticket.id}`, text: t('Show') } });
     } catch (err) {
       toast(err.message, { error: true });
     }
