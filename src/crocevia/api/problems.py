@@ -23,10 +23,6 @@ def problem(status: int, title: str, detail: str, code: str, **extra: Any) -> JS
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(CroceviaError)
-    async def _crocevia(request: Request, exc: CroceviaError) -> JSONResponse:
-        return response_for(request, exc)
-
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"field": _field_of(e), "detail": _detail_of(e)} for e in exc.errors()] or [
@@ -37,13 +33,13 @@ def install(app: FastAPI) -> None:
         return problem(status, "Invalid input", f"{first['field']}: {first['detail']}", "validation_failed",
                        field=first["field"], errors=errors)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _problem(request: Request, exc: Exception) -> JSONResponse:
         return response_for(request, exc)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return response_for(request, exc)
+    # Registered per type: Starlette serves HTTPException and the app's own errors from one
+    # middleware and anything else from another (the outermost).
+    for handled in (CroceviaError, StarletteHTTPException, Exception):
+        app.add_exception_handler(handled, _problem)
 
 
 def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,20 +13,16 @@ from fastapi import APIRouter, Request, Response
 
 from crocevia.api.deps import get_runtime
 from crocevia.services import bookings, catalog, flows
-from crocevia.web.render import render
-from crocevia.web.session import to_login, viewer
+from crocevia.web.pages import admin_viewer, page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/ui/bots")
 def bots_page(request: Request) -> Response:
-    v = viewer(request)
-    if v is None:
-        return to_login(request)
-    if not v.is_admin:
-        return render(request, "forbidden.html", lang=v.lang, status_code=403, boot=v.boot(), viewer=v,
-                      user=v.who.user, section="bots")
+    v = admin_viewer(request, "bots")
+    if isinstance(v, Response):
+        return v
     rt = get_runtime(request)
     actor = v.who.actor
     now = rt.clock.now()
@@ -49,8 +45,8 @@ def bots_page(request: Request) -> Response:
     orders = [{"id": o.id, "status": o.status, "total": catalog.format_money(o.total_minor, o.currency),
                "lines": ", ".join(f"{i.get('quantity', 1)}× {i.get('name', '')}" for i in o.items or []),
                "created": o.created_at} for o in catalog.list_orders(rt, actor)[:200]]
-    return render(request, "bots.html", lang=v.lang, boot=v.boot(), viewer=v, user=v.who.user, section="bots",
-                  flows=flow_rows, resources=per_resource, orders=orders, new_flow_yaml=NEW_FLOW)
+    return page(request, v, "bots.html", section="bots", flows=flow_rows, resources=per_resource, orders=orders,
+                new_flow_yaml=NEW_FLOW)
 
 
 # What the "new flow" editor starts from: the smallest flow that answers, to be changed.

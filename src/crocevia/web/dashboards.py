@@ -16,15 +16,10 @@ from crocevia.api.deps import get_runtime
 from crocevia.errors import CroceviaError, ValidationFailed
 from crocevia.services import advisor, analytics, channels
 from crocevia.web.charts import Bar, columns, hbar
-from crocevia.web.render import render
-from crocevia.web.session import Viewer, to_login, viewer
+from crocevia.web.pages import page as _page
+from crocevia.web.session import to_login, viewer
 
 router = APIRouter(include_in_schema=False)
-
-
-def _page(request: Request, v: Viewer, template: str, *, section: str, **context: Any) -> Response:
-    return render(request, template, lang=v.lang, boot=v.boot(), viewer=v, user=v.who.user, section=section,
-                  **context)
 
 
 def _day(text: str | None, field: str) -> date | None:

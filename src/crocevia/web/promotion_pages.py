@@ -12,7 +12,7 @@ from crocevia.api.deps import get_runtime
 from crocevia.errors import CroceviaError
 from crocevia.services import campaigns, channels, segments, surveys, templates
 from crocevia.web.charts import Bar, columns, hbar
-from crocevia.web.render import render
+from crocevia.web.pages import page
 from crocevia.web.session import to_login, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -66,10 +66,9 @@ def promotion_page(request: Request, countries: str = "", languages: str = "", a
             for kind, r in results.items()}
     trend = {kind: {"weeks": [t["week"] for t in r["trend"]], "values": [t["score"] or 0 for t in r["trend"]]}
              for kind, r in results.items()}
-    boot = {**v.boot(), "segment_filter": filt}
-    return render(request, "promotion.html", lang=v.lang, boot=boot, viewer=v,
-                  user=v.who.user, section="promotion", form=form, count=count, error=error,
-                  segments=segments.list_segments(rt, actor), templates=templates.list_templates(rt, actor),
-                  channels=[ch for ch in channels.list_channels(rt, actor) if ch.is_active],
-                  live_statuses=LIVE_STATUSES, campaigns=camps, progress=progress, bars=bars,
-                  latest=latest, funnel=funnel, results=results, dist=dist, trend=trend, hbar=hbar, columns=columns)
+    return page(request, v, "promotion.html", section="promotion", extra_boot={"segment_filter": filt},
+                form=form, count=count, error=error,
+                segments=segments.list_segments(rt, actor), templates=templates.list_templates(rt, actor),
+                channels=[ch for ch in channels.list_channels(rt, actor) if ch.is_active],
+                live_statuses=LIVE_STATUSES, campaigns=camps, progress=progress, bars=bars,
+                latest=latest, funnel=funnel, results=results, dist=dist, trend=trend, hbar=hbar, columns=columns)

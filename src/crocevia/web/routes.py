@@ -21,6 +21,7 @@ from crocevia.web import tickets_pages
 from crocevia.web.assets import serve_static
 from crocevia.web.bots_pages import router as bots_router
 from crocevia.web.dashboards import router as dashboards_router
+from crocevia.web.pages import page as _page
 from crocevia.web.promotion_pages import router as promotion_router
 from crocevia.web.render import render
 from crocevia.web.rules_pages import router as rules_router
@@ -53,13 +54,6 @@ def channel_info(c: Channel) -> dict[str, Any]:
         "reply_window_rule": caps.reply_window_rule or None,
     }
     return info
-
-
-def _page(request: Request, v: Viewer, template: str, *, status_code: int = 200, section: str = "",
-          extra_boot: dict[str, Any] | None = None, **context: Any) -> Response:
-    boot = {**v.boot(), **(extra_boot or {})}
-    return render(request, template, lang=v.lang, status_code=status_code, boot=boot, viewer=v,
-                  user=v.who.user, section=section, **context)
 
 
 def _inbox(request: Request, v: Viewer, open_id: int | None) -> Response:

@@ -11,20 +11,16 @@ from fastapi import APIRouter, Request, Response
 
 from crocevia.api.deps import get_runtime
 from crocevia.services import accounts, sla, templates, ticket_rules, webhooks_out
-from crocevia.web.render import render
-from crocevia.web.session import to_login, viewer
+from crocevia.web.pages import admin_viewer, page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/ui/tickets/rules")
 def rules_page(request: Request) -> Response:
-    v = viewer(request)
-    if v is None:
-        return to_login(request)
-    if not v.is_admin:
-        return render(request, "forbidden.html", lang=v.lang, status_code=403, boot=v.boot(), viewer=v,
-                      user=v.who.user, section="rules")
+    v = admin_viewer(request, "rules")
+    if isinstance(v, Response):
+        return v
     rt = get_runtime(request)
     actor = v.who.actor
     editor: dict[str, Any] = {
@@ -38,5 +34,4 @@ def rules_page(request: Request) -> Response:
                       for t in templates.list_templates(rt, actor)],
         "webhooks": [{"id": w.id, "url": w.url} for w in webhooks_out.list_subscriptions(rt, actor)],
     }
-    return render(request, "rules.html", lang=v.lang, boot={**v.boot(), "rules_editor": editor}, viewer=v,
-                  user=v.who.user, section="rules")
+    return page(request, v, "rules.html", section="rules", extra_boot={"rules_editor": editor})

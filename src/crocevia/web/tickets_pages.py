@@ -17,14 +17,13 @@ from crocevia.errors import NotFound, ValidationFailed
 from crocevia.services import accounts, channels, sla, ticket_reports, tickets
 from crocevia.services.ticket_texts import STATUSES
 from crocevia.storage.tables import Ticket
-from crocevia.web.render import render
+from crocevia.web.pages import page
 from crocevia.web.session import Viewer
 from crocevia.web.ticket_charts import charts
 
 
 def _page(request: Request, v: Viewer, template: str, *, status_code: int = 200, **context: Any) -> Response:
-    return render(request, template, lang=v.lang, status_code=status_code, boot=v.boot(), viewer=v,
-                  user=v.who.user, section="tickets", **context)
+    return page(request, v, template, status_code=status_code, section="tickets", **context)
 
 
 def sla_state(t: Ticket, now: datetime) -> str:

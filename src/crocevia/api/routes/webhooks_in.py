@@ -63,7 +63,7 @@ async def serve_fast(app: FastAPI, scope: Scope, receive: Receive, send: Send) -
     scope["path_params"] = {"kind": match[1], "public_id": match[2]}
     request = Request(scope, receive)
     try:
-        request._body = await _capped_body(receive)  # what Request.body() returns once read
+        request._body = await _capped_body(request)  # what Request.body() returns once read
         response = await provider_webhook(request)
     except ClientDisconnect:
         return True  # the provider hung up: nobody to answer (it will retry)
@@ -73,20 +73,15 @@ async def serve_fast(app: FastAPI, scope: Scope, receive: Receive, send: Send) -
     return True
 
 
-async def _capped_body(receive: Receive) -> bytes:
+async def _capped_body(request: Request) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunk = message.get("body", b"")
+    async for chunk in request.stream():  # raises ClientDisconnect if the provider hangs up
         size += len(chunk)
         if size > MAX_BODY:
             raise PayloadTooLarge(f"the webhook body is larger than {MAX_BODY} bytes", field="body")
         chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    return b"".join(chunks)
 
 
 def _reply(r: WebhookReply) -> Response:
