@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from crocevia.jobs.tasks import enqueue_in
 from crocevia.services import ticket_texts
-from crocevia.storage.fast import FastStatement, connection_of
+from crocevia.storage.fast import FastStatement, exists_once_per_transaction
 from crocevia.storage.tables import BotFlow, Ticket
 
 BOT_TASK = "bot.inbound"
@@ -28,12 +28,7 @@ _ACTIVE_FLOW = FastStatement(select(BotFlow.id).where(
 
 
 def has_active_bots_in(s: Session, workspace_id: int) -> bool:
-    # Asked once per workspace and transaction: a group commit carries many messages.
-    cache: dict[int, bool] = s.info.setdefault(_CACHE_KEY, {})
-    if workspace_id not in cache:
-        s.flush()  # a flow saved in this very transaction counts, as with an ORM query
-        cache[workspace_id] = _ACTIVE_FLOW.one_or_none(connection_of(s), {"workspace_id": workspace_id}) is not None
-    return cache[workspace_id]
+    return exists_once_per_transaction(s, _CACHE_KEY, _ACTIVE_FLOW, {"workspace_id": workspace_id})
 
 
 def ticket_bot_claims_in(s: Session, *, workspace_id: int, contact_id: int, text: str, flow_running: bool) -> bool:

@@ -42,7 +42,7 @@ class Event:
     data: dict[str, Any]
     # Which channel (inbox) the event concerns, so live views can filter by membership.
     channel_id: int | None = None
-    id: str = field(default_factory=lambda: _new_event_id())
+    id: str = field(default_factory=_new_event_id)
     at: str = field(default_factory=lambda: utcnow().isoformat())
 
     @cached_property

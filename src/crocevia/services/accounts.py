@@ -15,6 +15,7 @@ from crocevia.errors import AuthenticationFailed, Conflict, NotFound, Permission
 from crocevia.runtime import Runtime
 from crocevia.security import hash_password, new_token, token_hash, verify_password
 from crocevia.services.actor import Actor
+from crocevia.services.scoped import get_in_workspace
 from crocevia.storage.tables import (
     ApiToken,
     AuditLog,
@@ -287,19 +288,12 @@ def _team_name(name: str) -> str:
     return name
 
 
-def _team_in(s: Session, actor: Actor, team_id: int) -> Team:
-    team = s.get(Team, team_id)
-    if team is None or team.workspace_id != actor.workspace_id:
-        raise NotFound("team not found")
-    return team
-
-
 def update_team(rt: Runtime, actor: Actor, team_id: int, *, name: str | None = None,
                 member_ids: list[int] | None = None) -> tuple[Team, list[int]]:
     """Rename a team and/or replace its members (the list given is the whole new membership)."""
     actor.require_admin()
     with rt.db.transaction() as s:
-        team = _team_in(s, actor, team_id)
+        team = get_in_workspace(s, Team, team_id, actor, "team not found")
         if name is not None:
             name = _team_name(name)
             if s.scalar(select(Team.id).where(Team.workspace_id == actor.workspace_id, Team.name == name,
@@ -323,7 +317,7 @@ def delete_team(rt: Runtime, actor: Actor, team_id: int) -> None:
     (the foreign keys say SET NULL); automation rules that named it skip that action."""
     actor.require_admin()
     with rt.db.transaction() as s:
-        team = _team_in(s, actor, team_id)
+        team = get_in_workspace(s, Team, team_id, actor, "team not found")
         name = team.name
         s.delete(team)
         s.flush()

@@ -123,16 +123,16 @@ def list_conversations(
     """Newest activity first; the cursor is (last_activity_at, id) so pages never skip or repeat."""
     limit = max(1, min(limit, 200))
     base = _filtered(actor, f, rt.db.engine.dialect.name)
+    label = f.label.strip().lower() if f.label else ""
+    if label:
+        # Labels are a JSON list: SQL narrows to rows whose JSON text holds the quoted name
+        # (portable on both engines, so a rare label does not read the whole inbox), and
+        # Python checks each exactly, below. Read in batches until the page is full.
+        base = base.where(carrying(actor.workspace_id, label))
     stmt = _after(base, decode_cursor(cursor)) if cursor else base
     order = (Conversation.last_activity_at.desc(), Conversation.id.desc())
     with rt.db.read() as s:
         if f.label:
-            # Labels are a JSON list: SQL narrows to rows whose JSON text holds the quoted name
-            # (portable on both engines, so a rare label does not read the whole inbox), and
-            # Python checks each exactly. Read in batches until the page is full.
-            label = f.label.strip().lower()
-            base = base.where(carrying(actor.workspace_id, label))
-            stmt = _after(base, decode_cursor(cursor)) if cursor else base
             rows: list[tuple[Conversation, Contact]] = []
             while len(rows) <= limit:
                 batch = [(c, p) for c, p in s.execute(stmt.order_by(*order).limit(FILTER_BATCH)).all()]

@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 
 from crocevia.channels.registry import get_adapter
 from crocevia.domain.enums import AuthorType, ConsentStatus
-from crocevia.errors import CroceviaError, NotFound
+from crocevia.errors import CroceviaError
 from crocevia.events.bus import Event
 from crocevia.runtime import Runtime
+from crocevia.services.actor import Actor
+from crocevia.services.scoped import get_in_workspace
 from crocevia.storage.tables import (
     Channel,
     Contact,
@@ -57,16 +59,14 @@ class CallWebhook(BaseModel):
     webhook_id: int = Field(ge=1)
 
 
-def check_in(s: Session, workspace_id: int, action: SendTemplate | CallWebhook, where: str) -> None:
+def check_in(s: Session, actor: Actor, action: SendTemplate | CallWebhook, where: str) -> None:
     """The template or subscription exists in this workspace (another workspace's id is "not found")."""
     if isinstance(action, SendTemplate):
-        tpl = s.get(MessageTemplate, action.template_id)
-        if tpl is None or tpl.workspace_id != workspace_id:
-            raise NotFound("template not found", field=f"{where}.template_id")
+        get_in_workspace(s, MessageTemplate, action.template_id, actor, "template not found",
+                         field=f"{where}.template_id")
     else:
-        sub = s.get(WebhookSubscription, action.webhook_id)
-        if sub is None or sub.workspace_id != workspace_id:
-            raise NotFound("webhook subscription not found", field=f"{where}.webhook_id")
+        get_in_workspace(s, WebhookSubscription, action.webhook_id, actor, "webhook subscription not found",
+                         field=f"{where}.webhook_id")
 
 
 def send_template_in(s: Session, rt: Runtime, conv: Conversation | None, template_id: int, *,

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crocevia.errors import NotFound, ValidationFailed
+from crocevia.errors import ValidationFailed
 from crocevia.runtime import Runtime
 from crocevia.services.accounts import audit
 from crocevia.services.actor import Actor
@@ -140,15 +140,11 @@ def _check(s: Session, actor: Actor, rule: RuleIn) -> None:
     """What pydantic cannot know: ids belong to this workspace; actions fit the event."""
     for i, a in enumerate(rule.actions):
         if isinstance(a, AssignTeam):
-            team = s.get(Team, a.team_id)
-            if team is None or team.workspace_id != actor.workspace_id:
-                raise NotFound("team not found", field=f"actions.{i}.team_id")
+            get_in_workspace(s, Team, a.team_id, actor, "team not found", field=f"actions.{i}.team_id")
         elif isinstance(a, AssignUser):
-            user = s.get(User, a.user_id)
-            if user is None or user.workspace_id != actor.workspace_id:
-                raise NotFound("user not found", field=f"actions.{i}.user_id")
+            get_in_workspace(s, User, a.user_id, actor, "user not found", field=f"actions.{i}.user_id")
         elif isinstance(a, SendTemplate | CallWebhook):
-            check_in(s, actor.workspace_id, a, f"actions.{i}")
+            check_in(s, actor, a, f"actions.{i}")
         if isinstance(a, OpenTicket) and rule.event not in CONVERSATION_EVENTS:
             raise ValidationFailed("open_ticket runs only on message.received or conversation.label_added",
                                    field=f"actions.{i}.type")

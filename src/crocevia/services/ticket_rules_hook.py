@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from crocevia.jobs.tasks import enqueue_in
-from crocevia.storage.fast import FastStatement, connection_of
+from crocevia.storage.fast import FastStatement, exists_once_per_transaction
 from crocevia.storage.tables import TicketRule
 
 RULES_TASK = "ticket.rules"
@@ -27,12 +27,7 @@ _ACTIVE_RULE = FastStatement(select(TicketRule.id).where(
 
 
 def _has_rules(s: Session, workspace_id: int, event: str) -> bool:
-    cache: dict[tuple[int, str], bool] = s.info.setdefault(_CACHE_KEY, {})
-    if (workspace_id, event) not in cache:
-        s.flush()  # a rule added in this very transaction counts, as with an ORM query
-        cache[(workspace_id, event)] = _ACTIVE_RULE.one_or_none(
-            connection_of(s), {"workspace_id": workspace_id, "event": event}) is not None
-    return cache[(workspace_id, event)]
+    return exists_once_per_transaction(s, _CACHE_KEY, _ACTIVE_RULE, {"workspace_id": workspace_id, "event": event})
 
 
 def enqueue_message_rules_in(s: Session, *, workspace_id: int, message_id: int) -> None:

@@ -118,6 +118,21 @@ def connection_of(s: Session) -> Connection:
     return conn
 
 
+def exists_once_per_transaction(s: Session, cache_key: str, statement: FastStatement,
+                                 params: Mapping[str, Any]) -> bool:
+    """Whether ``statement`` finds a row, asked once per transaction and parameters.
+
+    For the ingest hooks' "is there anything to do in this workspace?" questions (an active flow,
+    an active rule): a group commit carries many messages, and the answer cannot change within it
+    except by the transaction itself, which is flushed first so that it counts."""
+    cache: dict[tuple[Any, ...], bool] = s.info.setdefault(cache_key, {})
+    key = tuple(sorted(params.items()))
+    if key not in cache:
+        s.flush()
+        cache[key] = statement.one_or_none(connection_of(s), params) is not None
+    return cache[key]
+
+
 class FastInStatement:
     """A ``FastStatement`` with an ``IN`` list whose length is known only when it runs.
 

@@ -31,15 +31,16 @@ def bots_page(request: Request) -> Response:
                  for f in flows.list_flows(rt, actor)]
     resources = bookings.list_resources(rt, actor)
     today: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    zones = {r.id: ZoneInfo(r.timezone) for r in resources}  # "today" is each resource's own day
+    days = {rid: now.astimezone(tz).date() for rid, tz in zones.items()}
     for b in bookings.list_bookings(rt, actor):
-        res = next((r for r in resources if r.id == b.resource_id), None)
-        if res is None:
+        tz = zones.get(b.resource_id)
+        if tz is None:
             continue
-        tz = ZoneInfo(res.timezone)
         local = b.starts_at.astimezone(tz)
-        if local.date() == now.astimezone(tz).date():
-            today[res.id].append({"time": local.strftime("%H:%M"), "name": b.name, "party": b.party_size,
-                                  "status": b.status})
+        if local.date() == days[b.resource_id]:
+            today[b.resource_id].append({"time": local.strftime("%H:%M"), "name": b.name, "party": b.party_size,
+                                         "status": b.status})
     per_resource: list[dict[str, Any]] = [{"name": r.name, "bookings": sorted(today[r.id], key=_by_time)}
                                           for r in resources]
     orders = [{"id": o.id, "status": o.status, "total": catalog.format_money(o.total_minor, o.currency),
