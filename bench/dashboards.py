@@ -181,11 +181,12 @@ def measure(rt: Runtime, owner: Actor, *, days: int, repeat: int) -> list[tuple[
     return rows
 
 
-def table(engine: str, messages: int, before: list[tuple[str, float, float]], after: list[tuple[str, float, float]],
-          repeat: int, before_repeat: int) -> str:
+def table(engine: str, messages: int, before: list[tuple[str, float, float]] | None,
+          after: list[tuple[str, float, float]], repeat: int, before_repeat: int) -> str:
     lines = [f"{'query (30-day range)':<24} {'live p50':>9} {'live p95':>9} {'rollup p50':>11} {'rollup p95':>11} "
              f"{'< 200 ms':>9}"]
-    for (name, b50, b95), (_, a50, a95) in zip(before, after, strict=True):
+    for (name, b50, b95), (_, a50, a95) in zip(before or [(n, math.nan, math.nan) for n, _, _ in after], after,
+                                               strict=True):
         lines.append(f"{name:<24} {b50:>9.0f} {b95:>9.0f} {a50:>11.1f} {a95:>11.1f} "
                      f"{'yes' if a95 < 200 else 'NO':>9}")
     lines.append(f"\nms; {engine}, {messages:,} messages; live = no rollups ({before_repeat} random 30-day ranges "
@@ -202,7 +203,8 @@ def run(rt: Runtime, args: argparse.Namespace, engine: str) -> None:
     build(rt, ws.id, messages=args.messages, days=args.days, channels=args.channels)
     print(f"built in {time.perf_counter() - t0:.0f} s", flush=True)
 
-    before = measure(rt, owner, days=args.days, repeat=args.before_repeat)
+    # --before-repeat 0 skips the slow live phase (minutes at 10M) when only the rollup figures are wanted.
+    before = measure(rt, owner, days=args.days, repeat=args.before_repeat) if args.before_repeat else None
     t0 = time.perf_counter()
     # The rollup task's catch-up: every complete day up to END (the last day stays live).
     rolled = rollups.roll_up(rt, ws.id, now=END)
@@ -220,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=365)
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--repeat", type=int, default=20, help="timed ranges per query with rollups")
-    p.add_argument("--before-repeat", type=int, default=5, help="timed ranges per query without rollups (slow)")
+    p.add_argument("--before-repeat", type=int, default=5,
+                   help="timed ranges per query without rollups (slow; 0 skips that phase)")
+    p.add_argument("--keep-schema", action="store_true", help="PostgreSQL: keep the generated schema (and print it)")
     args = p.parse_args(argv)
 
     tag = f"crv_dash_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -248,8 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         run(rt, args, "PostgreSQL")
         rt.close()
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{tag}" CASCADE'))
+        if args.keep_schema:  # for EXPLAIN ANALYZE afterwards; drop it by hand
+            print(f"kept schema {tag} in {PG_URL}", flush=True)
+        else:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{tag}" CASCADE'))
         admin.dispose()
         shutil.rmtree(data_dir, ignore_errors=True)
     return 0

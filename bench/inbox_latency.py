@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -92,6 +93,8 @@ class Run:
     measured_from: float = 0.0
     achieved_rate: float = 0.0
     browser_note: str = ""
+    page_cpu: float = 0.0  # share of one core the inbox page's renderer used while loaded
+    page_requests: int = -1  # API requests the inbox page made while loaded (-1: no browser run)
     server_cpu: float = 0.0  # share of one core the hub used while loaded
     machine_cpu: float = 0.0  # share of one core used by every process on the machine
     cores: int = 1
@@ -198,13 +201,22 @@ def _login(port: int) -> str:
 
 # -- the browser page ------------------------------------------------------------------------------
 # Runs in the inbox page: whenever the conversation list changes, note when each marker first shows.
+# Only what changed is read (added nodes, changed text), not the whole list: the page now draws
+# each event as it comes, and re-reading hundreds of rows per change made the observer itself
+# the page's biggest cost (it delayed the very events it timed).
 _OBSERVER = """() => {
   window.__shown = {};
   const list = document.getElementById('conv-list');
-  const scan = () => {
+  const marker = /\\u27e6([^\\u27e7]+)\\u27e7/g;
+  const note = (text, now) => {
+    if (!text || text.indexOf('\\u27e6') < 0) return;
+    for (const m of text.matchAll(marker)) if (!(m[1] in window.__shown)) window.__shown[m[1]] = now;
+  };
+  const scan = (records) => {
     const now = performance.timeOrigin + performance.now();
-    for (const m of list.textContent.matchAll(/\\u27e6([^\\u27e7]+)\\u27e7/g)) {
-      if (!(m[1] in window.__shown)) window.__shown[m[1]] = now;
+    for (const r of records) {
+      if (r.type === 'characterData') note(r.target.data, now);
+      else for (const node of r.addedNodes) if (list.contains(node)) note(node.textContent, now);
     }
   };
   new MutationObserver(scan).observe(list, { childList: true, subtree: true, characterData: true });
@@ -219,12 +231,12 @@ const NativeWebSocket = window.WebSocket;
 window.WebSocket = class extends NativeWebSocket {
   constructor(...args) {
     super(...args);
+    // The marker is the message's provider id: read from the raw text, without parsing the event
+    // a second time (the page parses it once already).
     this.addEventListener('message', (msg) => {
       const now = performance.timeOrigin + performance.now();
-      let event = null;
-      try { event = JSON.parse(msg.data); } catch { return; }
-      const text = event && event.data && event.data.message && event.data.message.text;
-      const found = text && /\u27e6([^\u27e7]+)\u27e7/.exec(text);
+      if (typeof msg.data !== 'string' || msg.data.indexOf('"message.created"') < 0) return;
+      const found = /"provider_message_id":\\s*"([^"]+)"/.exec(msg.data);
       if (found && !(found[1] in window.__received)) window.__received[found[1]] = now;
     });
   }
@@ -258,7 +270,27 @@ class _Browser:
         page.locator("button[type=submit]").click()
         page.wait_for_selector("#live-state[data-state=live]", timeout=30_000)
         page.evaluate(_OBSERVER)
+        # What the page costs while loaded: its renderer's CPU, and the API requests it makes (a live
+        # event should not need any).
+        page.evaluate("performance.setResourceTimingBufferSize(1000000); performance.clearResourceTimings()")
+        self._renderers = [p for p in psutil.Process().children(recursive=True)
+                           if "--type=renderer" in " ".join(_cmdline(p))]
         self.page = page
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by this browser's renderers (the page's main thread among them)."""
+        total = 0.0
+        for p in getattr(self, "_renderers", []):
+            with contextlib.suppress(psutil.Error):  # a renderer that went away
+                total += cpu_seconds(p.pid)
+        return total
+
+    def api_requests(self) -> int:
+        if self.page is None:
+            return -1
+        count: int = self.page.evaluate(
+            "performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/')).length")
+        return count
 
     def shown(self) -> tuple[dict[str, float], dict[str, float]]:
         """(when each marker reached the page, when it was first shown), in ms since the epoch."""
@@ -275,6 +307,13 @@ class _Browser:
             self._pw.stop()
 
 
+def _cmdline(p: psutil.Process) -> list[str]:
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []
+
+
 def measure(name: str, database_url: str, tmp: Path, opts: Options) -> Run:
     run = Run(name)
     target = hub_target(tmp, name.replace(" ", "_"), database_url)
@@ -287,6 +326,7 @@ def measure(name: str, database_url: str, tmp: Path, opts: Options) -> Run:
             run.browser_note = browser.note
         wall0, perf0 = time.time(), time.perf_counter()
         server0, machine0 = cpu_seconds(proc.pid), _machine_busy()
+        page0 = browser.cpu_seconds() if browser is not None else 0.0
         # Its own thread: Playwright's sync API keeps an event loop running in this one.
         driver = threading.Thread(target=asyncio.run,
                                   args=(_drive(target.port, target.public_id, cookie, opts, run, name),))
@@ -295,6 +335,9 @@ def measure(name: str, database_url: str, tmp: Path, opts: Options) -> Run:
         wall = time.perf_counter() - perf0
         run.server_cpu = (cpu_seconds(proc.pid) - server0) / wall
         run.machine_cpu = (_machine_busy() - machine0) / wall
+        if browser is not None and browser.page is not None:
+            run.page_cpu = (browser.cpu_seconds() - page0) / wall
+            run.page_requests = browser.api_requests()
         run.cores = psutil.cpu_count() or 1
         if browser is not None and browser.page is not None:
             received, shown = browser.shown()
@@ -352,6 +395,9 @@ def report(runs: list[Run], opts: Options) -> tuple[bool, str]:
                           f"{run.machine_cpu:.0%} of {run.cores} cores (bench client and browser included)")
         if run.browser_note:
             verdicts.append(f"{run.name}: {run.browser_note}")
+        elif run.page_requests >= 0:
+            verdicts.append(f"{run.name}: inbox page: renderer {run.page_cpu:.0%} of a core, "
+                            f"{run.page_requests} API requests while loaded")
         for err in run.errors:
             verdicts.append(f"!! {run.name}: {err}")
             ok = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import logging
 import os
@@ -66,6 +67,25 @@ def _share_the_gil_quickly() -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
 
 
+# Young objects allocated before a collection runs (Python's default: 700).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def _collect_garbage_less_often() -> None:
+    """Keep the cyclic garbage collector off the request path as far as is safe.
+
+    Why: the long-lived objects a server builds at start-up (modules, the app, its routes,
+    SQLAlchemy's mappers and compiled statements) were traversed again by every full
+    collection, and with Python's default thresholds one came every ~50,000 allocations: in the
+    ingest benchmark, 12 µs of every webhook's ~200 µs of database work was spent collecting.
+    ``gc.freeze`` moves what exists now to a generation that is never scanned (it is not
+    garbage: it lives as long as the process), and a higher young-generation threshold makes
+    collections rarer. Cycles made while serving are still collected."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -87,6 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         wire_emulator(app.state.runtime, emulator_app.state.emulator)
     print(f"Crocevia serving at http://{settings.host}:{settings.port}  (API docs: /api/v1/docs)", flush=True)
     _share_the_gil_quickly()
+    _collect_garbage_less_often()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", proxy_headers=True)
     return 0
 

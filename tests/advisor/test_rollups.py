@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from crocevia.jobs.tasks import TaskRunner
 from crocevia.runtime import Runtime
 from crocevia.services import analytics, rollups
-from crocevia.storage.tables import AnalyticsChannelDay, AnalyticsContactDay, AnalyticsRollupState, Task
+from crocevia.storage.tables import AnalyticsChannelHour, AnalyticsContactDay, AnalyticsRollupState, Task
 from tests.advisor.seed import SINCE, UNTIL, History, add_message, at, seed_history
 from tests.conftest import Workspace
 
@@ -35,7 +35,7 @@ def numbers(rt: Runtime, ws: Workspace, history: History) -> list[dict[str, Any]
 
 def rollup_rows(rt: Runtime) -> tuple[int, int]:
     with rt.db.read() as s:
-        return (s.scalar(select(func.count()).select_from(AnalyticsChannelDay)) or 0,
+        return (s.scalar(select(func.count()).select_from(AnalyticsChannelHour)) or 0,
                 s.scalar(select(func.count()).select_from(AnalyticsContactDay)) or 0)
 
 

@@ -237,3 +237,20 @@ def test_label_filter_finds_a_label_far_down_the_inbox(rt: Runtime, http: TestCl
         if cursor is None:
             break
     assert found == [seeded.conversation["id"]]
+
+
+@pytest.mark.timeout(60)
+def test_a_new_customers_name_reaches_only_the_agents_of_their_inbox_live(http: TestClient, seeded: Seeded) -> None:
+    private = create_channel(seeded.owner, name="Inbox riservata")  # the agent is not a member
+    with http.websocket_connect(f"/api/v1/live?token={seeded.agent.token}") as live:
+        assert json.loads(live.receive_text())["type"] == "hello"
+        receive(seeded.owner, private, "Salve", "+393339990001", "Cliente Riservato")
+        receive(seeded.owner, seeded.channel, "Buonasera", "+393339990002", "Cliente Visibile")
+        names = []
+        for _ in range(20):
+            event = json.loads(live.receive_text())
+            if event["type"] == "contact.created":
+                names.append(event["data"]["name"])
+            if event["type"] == "message.created" and event["data"]["message"]["text"] == "Buonasera":
+                break
+    assert names == ["Cliente Visibile"]

@@ -19,6 +19,7 @@ from crocevia.domain.enums import ConversationStatus, MessageKind
 from crocevia.events.bus import Event
 from crocevia.runtime import Runtime
 from crocevia.services import channels, ingest
+from crocevia.storage import fulltext
 from crocevia.storage.tables import Channel, Contact, Conversation, Message
 
 
@@ -117,3 +118,31 @@ def _contact(s: Session, phone: str) -> int:
     contact_id = s.scalar(select(Contact.id).where(Contact.phone_e164 == phone))
     assert contact_id is not None
     return int(contact_id)
+
+
+def test_a_large_batch_is_stored_whole_in_arrival_order_searchable_and_stamped_once(rt: Runtime) -> None:
+    """37 webhooks in one group commit: their messages go in as multi-row INSERTs (32 + 4 + 1
+    rows) with ids given out beforehand; every one is stored, in arrival order, findable by the
+    inbox search, last-seen of its sender touched, and its events carry the batch's one time."""
+    w = new_workspace(rt)
+    channel = channels.create_channel(rt, w.owner, kind="sandbox", name="S", credentials=CREDS)
+    events = _published(rt)
+    senders = [f"+39333100{i % 7:04d}" for i in range(37)]
+    results = _in_one_batch(rt, channel, [[_text(f"big-{i}", senders[i], f"messaggio numero{i} zafferano")]
+                                          for i in range(37)])
+
+    assert [len(r.stored) for r in results] == [1] * 37
+    ids = [r.stored[0] for r in results]
+    assert ids == sorted(ids) and len(set(ids)) == 37
+    with rt.db.read() as s:
+        stored = {m.id: m for m in s.scalars(select(Message).where(Message.channel_id == channel.id))}
+        seen = set(s.scalars(select(Contact.last_seen_at).where(Contact.workspace_id == w.id)))
+    assert [stored[i].provider_message_id for i in ids] == [f"big-{i}" for i in range(37)]
+    assert [stored[i].text for i in ids] == [f"messaggio numero{i} zafferano" for i in range(37)]
+    assert len(seen) == 1 and None not in seen  # all seven senders touched, at the batch's time
+    with rt.db.read() as s:  # the inbox search's own full-text query
+        dialect = "postgresql" if rt.db.is_postgres else "sqlite"
+        found = set(s.scalars(fulltext.matching_messages(dialect, w.id, fulltext.words("zafferano"))))
+    assert found == {stored[i].conversation_id for i in ids} and len(found) == 7  # every sender's conversation
+    stamps = {e.at for e in events}
+    assert stamps == {stored[ids[0]].created_at.isoformat()}

@@ -83,3 +83,30 @@ def test_both_paths_skip_mask_reuse_conversations_and_emit_the_same(
     assert all(p["conversation"]["id"] == p["message"]["conversation_id"] for p in payloads)
     campaigns.run(rt, cid)  # a stray second run sends nothing more
     assert len(campaign_messages(rt, cid)) == 6
+
+
+def test_bulk_batches_tell_the_live_feed_once_each_and_wake_the_dispatcher(
+        rt: Runtime, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A million ``message.created`` events would flood every open inbox: the bulk path announces each
+    batch once (``campaign.progress``, which the progress bars follow and the outbox dispatcher wakes on)."""
+    from crocevia.jobs.dispatcher import _is_outbound_message
+
+    monkeypatch.setattr(campaigns, "BATCH", 3)
+    ch = channel(rt, ws)
+    people = [person(rt, ws, ch, n, tags=["vip"]) for n in range(7)]
+    seen: list[Any] = []
+    rt.bus.add_listener(seen.append)
+    seg = segments.create_segment(rt, ws.owner, name="VIP", filter={"tags_any": ["vip"]})
+    tpl = templates.create_template(rt, ws.owner, {"name": "Saldi",
+                                                   "variants": {"it": {"text": "Ciao {{first_name}}"}}})
+    cid = campaigns.create_campaign(rt, ws.owner, {"name": "Saldi", "segment_id": seg.id, "template_id": tpl.id,
+                                                   "channel_ids": [ch.id]}).id
+    campaigns.start(rt, ws.owner, cid)
+    campaigns.run(rt, cid)
+
+    assert len(campaign_messages(rt, cid)) == len(people)
+    assert not [e for e in seen if e.type == "message.created"]
+    progress = [e.data for e in seen if e.type == "campaign.progress"]
+    assert [p["sent"] for p in progress] == [3, 6, 7]  # batches of 3: one event each, counts as they grow
+    assert progress[-1]["pending"] == 0 and progress[-1]["total"] == 7
+    assert all(_is_outbound_message(e) for e in seen if e.type == "campaign.progress")

@@ -20,10 +20,32 @@ _WS = cast(Table, WebhookSubscription.__table__)
 
 
 def emit(
-    session: Session, event_type: str, workspace_id: int, data: dict[str, Any], *, channel_id: int | None = None
+    session: Session, event_type: str, workspace_id: int, data: dict[str, Any], *, channel_id: int | None = None,
+    at: str | None = None,
 ) -> Event:
-    event = Event(type=event_type, workspace_id=workspace_id, data=data, channel_id=channel_id)
+    """``at``: when it happened, ISO 8601 (default now); a batch stamps all its events with one."""
+    event = (Event(type=event_type, workspace_id=workspace_id, data=data, channel_id=channel_id) if at is None
+             else Event(type=event_type, workspace_id=workspace_id, data=data, channel_id=channel_id, at=at))
     session.info.setdefault("events", []).append(event)
+    _deliveries(session, event)
+    return event
+
+
+def emit_to_webhooks(
+    session: Session, event_type: str, workspace_id: int, data: dict[str, Any], *, channel_id: int | None = None
+) -> None:
+    """Only the outgoing-webhook deliveries of an event, nothing on the live bus: for bulk writes (a
+    campaign's messages) whose per-row events no live view could keep up with."""
+    _deliveries(session, Event(type=event_type, workspace_id=workspace_id, data=data, channel_id=channel_id))
+
+
+def wants_webhooks(session: Session, workspace_id: int, event_type: str) -> bool:
+    """Whether an active subscription of the workspace takes ``event_type``."""
+    return any(event_type in sub.events or "*" in sub.events for sub in _subscriptions(session, workspace_id))
+
+
+def _deliveries(session: Session, event: Event) -> None:
+    event_type, workspace_id = event.type, event.workspace_id
     for sub in _subscriptions(session, workspace_id):
         if event_type in sub.events or "*" in sub.events:
             session.add(
@@ -35,7 +57,6 @@ def emit(
                     payload=event.to_dict(),
                 )
             )
-    return event
 
 
 @dataclass(frozen=True)

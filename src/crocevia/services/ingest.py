@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ from crocevia.channels.base import (
     StatusUpdate,
     StatusUpTo,
 )
+from crocevia.dlp.findings import Finding
 from crocevia.dlp.policy import Direction as DlpDirection
 from crocevia.domain.enums import (
     AuthorType,
@@ -42,13 +44,14 @@ from crocevia.runtime import Runtime
 from crocevia.services import promotion_hooks
 from crocevia.services.contacts import set_consent_in
 from crocevia.services.events import emit
-from crocevia.services.protection import Protected, protect
+from crocevia.services.protection import Protected, protect, scan_ahead
 from crocevia.services.protection import record as record_protection
 from crocevia.services.serialize import conversation_dict, message_dict
 from crocevia.services.surveys import open_survey_questions
 from crocevia.services.ticket_rules_hook import enqueue_message_rules_in
-from crocevia.storage.db import lock_for_transaction
-from crocevia.storage.fast import FastInStatement, FastStatement, connection_of
+from crocevia.storage.bulk_insert import RowInsert
+from crocevia.storage.db import GroupCommit, lock_for_transaction
+from crocevia.storage.fast import FastInStatement, FastStatement, allocate_ids, connection_of
 from crocevia.storage.tables import Channel, Contact, ContactIdentity, Conversation, EarlyStatus, Message
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,22 @@ class _Delivery:
     rt: Runtime
     channel: Channel
     events: list[InboundEvent]
+    # What data-leak protection found in each event's text, scanned before the transaction
+    # (``_scanned``); empty: scanned inside it.
+    scans: tuple[list[Finding] | None, ...] = ()
+
+    def scan_of(self, index: int) -> list[Finding] | None:
+        return self.scans[index] if self.scans else None
+
+
+def _scanned(rt: Runtime, channel: Channel, events: list[InboundEvent]) -> _Delivery:
+    """The delivery, its messages' texts already scanned for sensitive data.
+
+    Why here: this runs on the caller's thread (the event loop, for a webhook), while the one
+    database writer that every webhook waits for then only applies the findings."""
+    custom = rt.settings.dlp_custom_detectors
+    return _Delivery(rt, channel, events, tuple(
+        scan_ahead(ev.text, custom) if isinstance(ev, InboundMessage) else None for ev in events))
 
 
 def ingest(rt: Runtime, channel: Channel, events: list[InboundEvent]) -> IngestResult:
@@ -81,9 +100,10 @@ def ingest(rt: Runtime, channel: Channel, events: list[InboundEvent]) -> IngestR
     together are stored by one call in one transaction, and each caller returns only after
     that commit. Retried once if a twin delivery raced us from another process.
     """
+    delivery = _scanned(rt, channel, events)
     for attempt in (1, 2):
         try:
-            return rt.db.write_many(_ingest_deliveries, _Delivery(rt, channel, events))
+            return rt.db.write_many(_ingest_deliveries, delivery)
         except IntegrityError:
             # Two deliveries of the same provider message raced; the retry sees the winner's row.
             if attempt == 2:
@@ -94,9 +114,10 @@ def ingest(rt: Runtime, channel: Channel, events: list[InboundEvent]) -> IngestR
 
 async def ingest_async(rt: Runtime, channel: Channel, events: list[InboundEvent]) -> IngestResult:
     """``ingest`` for the event loop: the webhook route awaits the commit without a thread of its own."""
+    delivery = _scanned(rt, channel, events)
     for attempt in (1, 2):
         try:
-            return await rt.db.write_many_async(_ingest_deliveries, _Delivery(rt, channel, events))
+            return await rt.db.write_many_async(_ingest_deliveries, delivery)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -117,7 +138,8 @@ def _ingest_deliveries(s: Session, deliveries: list[_Delivery]) -> list[IngestRe
     rt = deliveries[0].rt
     now = rt.clock.now()
     owners = [i for i, d in enumerate(deliveries) for ev in d.events if isinstance(ev, InboundMessage)]
-    messages = [(d.channel, ev) for d in deliveries for ev in d.events if isinstance(ev, InboundMessage)]
+    messages = [(d.channel, ev, d.scan_of(i)) for d in deliveries for i, ev in enumerate(d.events)
+                if isinstance(ev, InboundMessage)]
     if messages:
         for owner, msg_id in zip(owners, _store_messages(s, rt, messages, now), strict=True):
             if msg_id is None:
@@ -157,7 +179,7 @@ _SEEN = FastInStatement(lambda ids: select(_M.c.provider_message_id).where(
     _M.c.channel_id == bindparam("channel_id"), _M.c.direction == Direction.IN.value,
     _M.c.provider_message_id.in_(ids)))
 _SENDERS = FastInStatement(lambda ids: select(_CI.c.external_id, _CI.c.contact_id).where(
-    _CI.c.channel_id == bindparam("channel_id"), _CI.c.external_id.in_(ids)))
+    _CI.c.channel_id == bindparam("channel_id"), _CI.c.external_id.in_(ids)), one_row=True)
 _CONV_COLUMNS = [_CV.c[name] for name in (
     "id", "workspace_id", "channel_id", "contact_id", "thread_key", "status", "assignee_id", "team_id", "labels",
     "snoozed_until", "last_activity_at", "last_inbound_at", "last_message_preview", "unread_count", "bot_active",
@@ -171,11 +193,11 @@ _LATEST_DIRECT_CONVS = FastInStatement(lambda keys: select(*_CONV_COLUMNS).where
     select(func.max(_CV.c.id)).where(
         _CV.c.channel_id == bindparam("channel_id"), _CV.c.thread_key == "",
         _CV.c.contact_id.in_(keys)).group_by(_CV.c.contact_id),
-)).order_by(_CV.c.id).with_for_update())
+)).order_by(_CV.c.id).with_for_update(), one_row=True)
 _LATEST_GROUP_CONVS = FastInStatement(lambda keys: select(*_CONV_COLUMNS).where(_CV.c.id.in_(
     select(func.max(_CV.c.id)).where(
         _CV.c.channel_id == bindparam("channel_id"), _CV.c.thread_key.in_(keys)).group_by(_CV.c.thread_key),
-)).order_by(_CV.c.id).with_for_update())
+)).order_by(_CV.c.id).with_for_update(), one_row=True)
 # A conversation's new state after this group commit's messages (each value computed above).
 _CONV_AFTER_INBOUND = FastStatement(update(_CV).where(_CV.c.id == bindparam("p_id")).values(
     status=bindparam("p_status"), snoozed_until=bindparam("p_snoozed_until"),
@@ -183,17 +205,22 @@ _CONV_AFTER_INBOUND = FastStatement(update(_CV).where(_CV.c.id == bindparam("p_i
     last_message_preview=bindparam("p_preview"), unread_count=bindparam("p_unread_count")))
 _WAKES_UP = (ConversationStatus.SNOOZED.value, ConversationStatus.PENDING.value)
 # Both directions named, so the (channel, direction, provider id) unique index serves the lookup.
-_FIND_REPLIED_TO = select(_M.c.id).where(
+_FIND_REPLIED_TO = FastStatement(select(_M.c.id).where(
     _M.c.channel_id == bindparam("channel_id"),
     or_(_M.c.direction == Direction.IN.value, _M.c.direction == Direction.OUT.value),
-    _M.c.provider_message_id == bindparam("provider_message_id")).limit(1)
-_FIND_CONTACT_BY_PHONE = select(_CT.c.id).where(
+    _M.c.provider_message_id == bindparam("provider_message_id")).limit(1))
+_FIND_CONTACT_BY_PHONE = FastStatement(select(_CT.c.id).where(
     _CT.c.workspace_id == bindparam("workspace_id"), _CT.c.phone_e164 == bindparam("phone"),
-    _CT.c.merged_into_id.is_(None)).limit(1)
+    _CT.c.merged_into_id.is_(None)).limit(1))
 _CONTACT_TOUCHES = "crocevia.ingest.contact_touches"  # session.info key
-_TOUCH_CONTACT = FastStatement(
-    update(_CT).where(_CT.c.id == bindparam("contact_id")).values(last_seen_at=bindparam("now")))
+_TOUCH_CONTACTS = FastInStatement(
+    lambda ids: update(_CT).where(_CT.c.id.in_(ids)).values(last_seen_at=bindparam("now")))
 _INSERTS: dict[tuple[str, tuple[str, ...]], FastStatement] = {}  # (table, columns set) -> INSERT ... RETURNING id
+_MESSAGE_KEYS = ("id", "workspace_id", "conversation_id", "channel_id", "direction", "author_type", "author_user_id",
+                 "kind", "text", "content", "status", "failure_reason", "provider_message_id", "idempotency_key",
+                 "reply_to_id", "created_at", "sent_at", "delivered_at", "read_at")
+_MESSAGE_ROWS = RowInsert(_M, _MESSAGE_KEYS, rows_per_statement=GroupCommit.MAX_BATCH)
+_message_values = attrgetter(*_MESSAGE_KEYS)
 
 
 class _RowView(SimpleNamespace):
@@ -210,6 +237,7 @@ class _New:
     channel: Channel
     ev: InboundMessage
     contact_id: int
+    scan: list[Finding] | None  # what data-leak protection found in its text, if scanned already
 
 
 @dataclass
@@ -223,26 +251,33 @@ class _Pending:
     row: _RowView
 
 
-def _store_messages(s: Session, rt: Runtime, items: list[tuple[Channel, InboundMessage]],
+def _store_messages(s: Session, rt: Runtime, items: list[tuple[Channel, InboundMessage, list[Finding] | None]],
                     now: datetime) -> list[int | None]:
     """Store new customer messages (``None`` for one already stored); returns their ids, in order."""
     # Core statements do not autoflush: write out whatever the ORM has pending first, so they see it.
     s.flush()
     conn = connection_of(s)
+    at = now.isoformat()  # every event of the batch happened at its one ``now``
     seen, senders = _known(conn, items)
     news: list[_New | None] = []
-    for channel, ev in items:
+    for channel, ev, scan in items:
         key = (channel.id, ev.external_message_id)
         if key in seen:  # a re-delivery, or the same message twice in this batch
             news.append(None)
             continue
         seen.add(key)
         sender = (channel.id, ev.sender_id)
-        contact_id = senders[sender] = _contact_for(s, conn, channel, ev, senders.get(sender), now)
-        news.append(_New(channel, ev, contact_id))
-    convs = _latest_conversations(conn, [n for n in news if n is not None])
+        contact_id = senders[sender] = _contact_for(s, conn, channel, ev, senders.get(sender), now, at)
+        news.append(_New(channel, ev, contact_id, scan))
+    fresh = [n for n in news if n is not None]
+    convs = _latest_conversations(conn, fresh)
     dirty: dict[int, _RowView] = {}
-    stored = [_pending(s, rt, conn, n, convs, dirty, now) for n in news if n is not None]
+    # The new messages' ids are known before their rows exist: they go in together below, and a
+    # reply to a message of this very batch finds it here.
+    ids = allocate_ids(conn, _M, len(fresh))
+    batch_ids = {(n.channel.id, n.ev.external_message_id): i for n, i in zip(fresh, ids, strict=True)}
+    stored = [_pending(s, rt, conn, n, i, batch_ids, convs, dirty, now, at) for n, i in zip(fresh, ids, strict=True)]
+    _insert_messages(conn, [p.row for p in stored])
     if dirty:
         _CONV_AFTER_INBOUND.many(conn, [
             {"p_id": c.id, "p_status": c.status, "p_snoozed_until": c.snoozed_until,
@@ -250,14 +285,16 @@ def _store_messages(s: Session, rt: Runtime, items: list[tuple[Channel, InboundM
              "p_preview": c.last_message_preview, "p_unread_count": c.unread_count} for c in dirty.values()])
     waiting = open_survey_questions(conn, {(p.new.channel.id, p.new.contact_id) for p in stored})
     for p in stored:
-        _after_stored(s, rt, p, (p.new.channel.id, p.new.contact_id) in waiting, now)
-    ids = iter(int(p.row.id) for p in stored)
-    return [None if n is None else next(ids) for n in news]
+        _after_stored(s, rt, p, (p.new.channel.id, p.new.contact_id) in waiting, now, at)
+    stored_ids = iter(ids)
+    return [None if n is None else next(stored_ids) for n in news]
 
 
-def _pending(s: Session, rt: Runtime, conn: Connection, n: _New, convs: dict[tuple[int, int | str], _RowView],
-             dirty: dict[int, _RowView], now: datetime) -> _Pending:
-    """A new message made ready for its row: protected, on its conversation, its reply resolved."""
+def _pending(s: Session, rt: Runtime, conn: Connection, n: _New, message_id: int,
+             batch_ids: dict[tuple[int, str], int], convs: dict[tuple[int, int | str], _RowView],
+             dirty: dict[int, _RowView], now: datetime, at: str) -> _Pending:
+    """A new message made ready for its row (inserted by the caller): protected, on its
+    conversation, its reply resolved."""
     channel, ev = n.channel, n.ev
     content: dict[str, Any] = dict(ev.content)
     if ev.media:
@@ -270,29 +307,32 @@ def _pending(s: Session, rt: Runtime, conn: Connection, n: _New, convs: dict[tup
         content.setdefault("sender", {"id": ev.sender_id, "name": ev.sender_name})
     # Sensitive data is masked before the row exists, so nothing downstream ever sees it.
     protected = protect(s, workspace_id=channel.workspace_id, channel_id=channel.id, direction=DlpDirection.INBOUND,
-                        text=ev.text, content=content, custom=rt.settings.dlp_custom_detectors)
+                        text=ev.text, content=content, custom=rt.settings.dlp_custom_detectors,
+                        text_findings=n.scan)
     text, content = protected.text, protected.content
-    conv = _conversation_for(s, conn, convs, dirty, n, _preview(text, ev.kind), now)
+    conv = _conversation_for(s, conn, convs, dirty, n, _preview(text, ev.kind), now, at)
     reply_to_id = None
     if ev.reply_to_external_id:
-        reply_to_id = conn.execute(_FIND_REPLIED_TO, {"channel_id": channel.id,
-                                                      "provider_message_id": ev.reply_to_external_id}).scalar()
+        reply_to_id = batch_ids.get((channel.id, ev.reply_to_external_id))
+        if reply_to_id is None:
+            found = _FIND_REPLIED_TO.one_or_none(conn, {"channel_id": channel.id,
+                                                        "provider_message_id": ev.reply_to_external_id})
+            reply_to_id = found[0] if found else None
     row = _RowView(
         workspace_id=channel.workspace_id, conversation_id=conv.id, channel_id=channel.id,
         direction=Direction.IN.value, author_type=AuthorType.CONTACT.value, author_user_id=None,
         kind=ev.kind.value, text=text, content=content, status=MessageStatus.RECEIVED.value,
         failure_reason=None, provider_message_id=ev.external_message_id, idempotency_key=None,
-        reply_to_id=reply_to_id, created_at=now, sent_at=None, delivered_at=None, read_at=None,
+        reply_to_id=reply_to_id, created_at=now, sent_at=None, delivered_at=None, read_at=None, id=message_id,
     )
-    row.id = _insert(conn, _M, vars(row))
     return _Pending(n, conv, conversation_dict(cast(Conversation, conv)), protected, row)
 
 
-def _known(conn: Connection, items: list[tuple[Channel, InboundMessage]]
+def _known(conn: Connection, items: list[tuple[Channel, InboundMessage, Any]]
            ) -> tuple[set[tuple[int, str]], dict[tuple[int, str], int | None]]:
     """(channel, provider id) of the messages already stored; (channel, sender) → contact, of known senders."""
     by_channel: dict[int, list[InboundMessage]] = {}
-    for channel, ev in items:
+    for channel, ev, _scan in items:
         by_channel.setdefault(channel.id, []).append(ev)
     seen: set[tuple[int, str]] = set()
     senders: dict[tuple[int, str], int | None] = {}
@@ -328,7 +368,7 @@ def _latest_conversations(conn: Connection, pending: list[_New]) -> dict[tuple[i
 
 
 def _conversation_for(s: Session, conn: Connection, convs: dict[tuple[int, int | str], _RowView],
-                      dirty: dict[int, _RowView], n: _New, preview: str, now: datetime) -> _RowView:
+                      dirty: dict[int, _RowView], n: _New, preview: str, now: datetime, at: str) -> _RowView:
     """The conversation this message belongs to, with the message recorded on it (or started).
 
     The unread counter counts every message; a snoozed or pending conversation wakes up (open)
@@ -355,12 +395,12 @@ def _conversation_for(s: Session, conn: Connection, convs: dict[tuple[int, int |
     conv.last_inbound_at, conv.last_message_preview, conv.unread_count = last_inbound_at, preview, 1
     conv.id = _insert(conn, _CV, vars(conv))
     emit(s, "conversation.created", channel.workspace_id, conversation_dict(cast(Conversation, _RowView(
-        **created, id=conv.id))), channel_id=channel.id)
+        **created, id=conv.id))), channel_id=channel.id, at=at)
     convs[key] = conv
     return conv
 
 
-def _after_stored(s: Session, rt: Runtime, p: _Pending, survey_waiting: bool, now: datetime) -> None:
+def _after_stored(s: Session, rt: Runtime, p: _Pending, survey_waiting: bool, now: datetime, at: str) -> None:
     """What follows a new customer message, in its transaction: audit, durable tasks, hooks, event."""
     channel, ev, msg, conv, contact_id = p.new.channel, p.new.ev, p.row, p.conv, p.new.contact_id
     text, content = msg.text, msg.content
@@ -396,7 +436,7 @@ def _after_stored(s: Session, rt: Runtime, p: _Pending, survey_waiting: bool, no
                                       contact_id=contact_id, conversation_id=conv.id, message_id=msg.id,
                                       text=text, content=content, now=now, survey_waiting=survey_waiting)
     emit(s, "message.created", channel.workspace_id,
-         {"message": message_dict(cast(Message, msg)), "conversation": p.conversation}, channel_id=channel.id)
+         {"message": message_dict(cast(Message, msg)), "conversation": p.conversation}, channel_id=channel.id, at=at)
 
 
 def _insert(conn: Connection, table: Table, values: dict[str, Any]) -> int:
@@ -407,6 +447,15 @@ def _insert(conn: Connection, table: Table, values: dict[str, Any]) -> int:
     if statement is None:
         statement = _INSERTS[cache_key] = FastStatement(insert(table).returning(table.c.id), keys=tuple(row))
     return int(statement.rows(conn, row)[0][0])
+
+
+def _insert_messages(conn: Connection, rows: list[_RowView]) -> None:
+    """The batch's new messages, their ids given (``allocate_ids``), as one multi-row INSERT on
+    SQLite (``RowInsert``): each statement flushes the full-text index once, and Python's sqlite3
+    module releases the GIL around every step, which the group-commit writer then waits to get back."""
+    encoders = [_MESSAGE_ROWS.encoder(conn, key) for key in _MESSAGE_KEYS]
+    _MESSAGE_ROWS.many(conn, [tuple(encode(v) for encode, v in zip(encoders, _message_values(r), strict=True))
+                              for r in rows])
 
 
 def _forget(s: Session, model: type[Any], row_id: int) -> None:
@@ -425,7 +474,7 @@ def _preview(text: str, kind: MessageKind) -> str:
 
 
 def _contact_for(s: Session, conn: Connection, channel: Channel, ev: InboundMessage, known: int | None,
-                 now: datetime) -> int:
+                 now: datetime, at: str) -> int:
     """The sender's contact (``known`` when their identity on this channel exists), created if new."""
     if known is not None:
         _touch_contact(s, known, now)
@@ -433,13 +482,16 @@ def _contact_for(s: Session, conn: Connection, channel: Channel, ev: InboundMess
     contact_id = None
     if ev.sender_phone:
         # The same person on another channel with the same number is the same contact.
-        contact_id = conn.execute(_FIND_CONTACT_BY_PHONE, {"workspace_id": channel.workspace_id,
-                                                           "phone": ev.sender_phone}).scalar()
+        found = _FIND_CONTACT_BY_PHONE.one_or_none(conn, {"workspace_id": channel.workspace_id,
+                                                          "phone": ev.sender_phone})
+        contact_id = found[0] if found else None
     if contact_id is None:
         contact_id = _insert(conn, _CT, {"workspace_id": channel.workspace_id, "name": ev.sender_name,
                                          "phone_e164": ev.sender_phone, "created_at": now, "updated_at": now,
                                          "last_seen_at": now})
-        emit(s, "contact.created", channel.workspace_id, {"id": contact_id, "name": ev.sender_name})
+        # Only agents of this inbox learn the new contact's name on the live feed.
+        emit(s, "contact.created", channel.workspace_id, {"id": contact_id, "name": ev.sender_name},
+             channel_id=channel.id, at=at)
     else:
         _touch_contact(s, contact_id, now)
     _insert(conn, _CI, {"workspace_id": channel.workspace_id, "contact_id": contact_id, "channel_id": channel.id,
@@ -460,7 +512,11 @@ def _write_contact_touches(session: Session) -> None:
     its commit (so in the same transaction), instead of one statement per message."""
     touches: dict[int, datetime] | None = session.info.pop(_CONTACT_TOUCHES, None)
     if touches:
-        _TOUCH_CONTACT.many(connection_of(session), [{"contact_id": c, "now": t} for c, t in touches.items()])
+        by_time: dict[datetime, list[int]] = {}  # one time for all, usually: the batch's
+        for contact_id, at in touches.items():
+            by_time.setdefault(at, []).append(contact_id)
+        for at, contact_ids in by_time.items():
+            _TOUCH_CONTACTS.rows(connection_of(session), {"now": at}, contact_ids)
 
 
 def status_lock_key(channel_id: int, provider_message_id: str) -> str:

@@ -32,15 +32,15 @@ def on_inbound_in(s: Session, *, workspace_id: int, channel_id: int, contact_id:
     knows no survey question waits for this contact on this channel)."""
     # The SMS adapter already acted on its own keywords ("keyword" in content).
     kind = None if "keyword" in content else classify(text)
+    status = None
     if "keyword" not in content and (kind == "opt_out" or content.get("id") == UNSUBSCRIBE_BUTTON):
-        set_consent_in(s, workspace_id=workspace_id, contact_id=contact_id, channel_id=channel_id,
-                       status=ConsentStatus.OPTED_OUT, source=f"reply:{text.strip()[:20]}",
-                       evidence=f"message {message_id}", now=now)
-        return
-    if kind == "opt_in" and normalize(text) not in NOT_CONSENT:
-        set_consent_in(s, workspace_id=workspace_id, contact_id=contact_id, channel_id=channel_id,
-                       status=ConsentStatus.OPTED_IN, source=f"reply:{text.strip()[:20]}",
-                       evidence=f"message {message_id}", now=now)
+        status = ConsentStatus.OPTED_OUT
+    elif kind == "opt_in" and normalize(text) not in NOT_CONSENT:
+        status = ConsentStatus.OPTED_IN
+    if status is not None:
+        # The reply itself is the proof: its words as the source, the message as the evidence.
+        set_consent_in(s, workspace_id=workspace_id, contact_id=contact_id, channel_id=channel_id, status=status,
+                       source=f"reply:{text.strip()[:20]}", evidence=f"message {message_id}", now=now)
         return
     if survey_waiting:
         surveys.on_inbound_in(s, channel_id=channel_id, contact_id=contact_id, conversation_id=conversation_id,

@@ -94,12 +94,15 @@ def _rules(s: Session, workspace_id: int) -> dict[RuleKey, Rule]:
 
 def protect(
     s: Session, *, workspace_id: int, channel_id: int | None, direction: Direction, text: str,
-    content: dict[str, Any] | None = None, custom: Path | None = None,
+    content: dict[str, Any] | None = None, custom: Path | None = None, text_findings: list[Finding] | None = None,
 ) -> Protected:
-    """Scan text and media captions; mask what the rules say; refuse a blocked outbound send."""
+    """Scan text and media captions; mask what the rules say; refuse a blocked outbound send.
+
+    ``text_findings``: what ``scanner(custom).scan(text)`` found, when the caller scanned the text
+    already, outside the transaction (``scan_ahead``)."""
     content = dict(content) if content else {}
     sc = scanner(custom)
-    found = sc.scan(text) if text else []
+    found = text_findings if text_findings is not None else sc.scan(text) if text else []
     media = content.get("media")
     if not media:
         # The usual message: text only, nothing found. Nothing else to compute.
@@ -147,6 +150,14 @@ def protect(
     if protected.changed:
         content.setdefault("dlp", {})["masked"] = sorted({f.label for f in merged.to_mask})
     return protected
+
+
+def scan_ahead(text: str, custom: Path | None = None) -> list[Finding]:
+    """What ``protect`` would find in ``text``, for a caller that can scan before its transaction.
+
+    Why: scanning needs no database. Ingest scans each webhook's texts on the request's own
+    thread, before handing the webhook to the database writer, which every webhook waits for."""
+    return scanner(custom).scan(text) if text else []
 
 
 def record(

@@ -1,30 +1,39 @@
-"""Daily rollups for the dashboards: message volume per (channel, UTC day) and who wrote per
-(channel, contact, UTC day), so a 30-day range reads ~30 rows per channel instead of every message.
+"""Rollups for the dashboards, built for complete UTC days by a durable periodic task
+(``analytics.rollup``), never on the ingest path:
 
-Only complete days are rolled up, by a durable periodic task (``analytics.rollup``), never on the
-ingest path. A day counts as complete once ``GRACE`` has passed after its end: messages get their
-``created_at`` when their transaction starts, and no ingest transaction lasts that long. Each day is
-rebuilt from the messages (delete + insert, in one transaction with the watermark), so running twice
-gives the same rows. The dashboard adds a live query for whatever is not rolled up yet (the days after
-the watermark and the partial days at the edges of a range), so its numbers are always exact.
+- ``analytics_channel_hours`` / ``analytics_status_hours``: every figure of ``channel_performance`` per
+  (channel, UTC day, hour), from the same selects the dashboard runs live (services/analytics_sql.py).
+  Hours add up, so a range whose edges fall inside a day reads whole hours from here and at most a
+  partial hour at each edge from the messages.
+- ``analytics_contact_days``: one row per contact who wrote on a channel that day, with the first and last
+  such message and the contact's previous and next day with one (exact "who wrote in [t, midnight)" and
+  "in [midnight, t)" for the days at a range's edges), and ``analytics_active_days``: per (channel, day,
+  previous day) how many of that day's contacts had last written on that previous day. Distinct contacts
+  over whole days [a, b) = the days' rows whose previous day is before a (or none): each contact counts
+  on its first day in the range only, so a 30-day range reads ~30 rows per channel and previous day
+  instead of one per contact and day; "new" contacts are the rows with no previous day.
 
-What is rolled up per day: messages in/out per channel, who wrote (contact days), customer waits and
-agent replies per (conversation, day), bot containment per (conversation, day), and outbound statuses.
-Two of them can change after their day is rolled up, and both stay exact:
+A day counts as complete once ``GRACE`` has passed after its end: messages get their ``created_at`` when
+their transaction starts, and no ingest transaction lasts that long. Days are rolled in order (a day's
+previous days are read from the rollups), each rebuilt from the messages (delete + insert, in one
+transaction with the watermark), so running twice gives the same rows. The dashboard adds a live query
+for whatever is not rolled up yet, so its numbers are always exact.
 
-- Delivery statuses (a read receipt weeks later): ``analytics_status_days`` holds summed counts, and a
-  database trigger (migration 0014) appends -1/+1 rows on every status change of an outbound message,
-  whatever code path made it. Rebuilding a day deletes the rows it sees and counts the messages under
-  the same snapshot, so a change committed meanwhile is either in the count or in a surviving row.
+Two figures can change after their day is rolled up, and both stay exact:
+
+- Delivery statuses (a read receipt weeks later): ``analytics_status_hours`` holds summed counts, and a
+  database trigger (migrations 0014/0018) appends -1/+1 rows on every status change of an outbound
+  message, whatever code path made it. Rebuilding a day deletes the rows it sees and counts the messages
+  under the same snapshot, so a change committed meanwhile is either in the count or in a surviving row.
 - A reply to a wait of a rolled day that had none yet: the wait is kept in ``analytics_pending_waits``;
-  each run moves the ones answered since into the day's counts, and the dashboard looks up replies
+  each run moves the ones answered since into the hour's counts, and the dashboard looks up replies
   created after the last run (the same GRACE assumption as above) for the ones still pending.
 
 On PostgreSQL a rollup transaction runs at REPEATABLE READ (one snapshot for all its statements) and the
 dashboard reads at REPEATABLE READ too; SQLite has one writer and snapshot reads anyway.
 
-Not followed after the fact: messages deleted (retention, erasure) after their day was rolled up stay
-counted until the rollups are rebuilt (``reset``).
+Not followed after the fact: messages deleted (retention, erasure) or imported with an old date after
+their day was rolled up, until the rollups are rebuilt (``reset``).
 """
 
 from __future__ import annotations
@@ -32,21 +41,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select, text, update
+from sqlalchemy import and_, delete, func, insert, literal, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.elements import ColumnElement
 
 from crocevia.jobs.tasks import enqueue_in, task_handler
 from crocevia.runtime import Runtime
+from crocevia.services import analytics_sql as sql
 from crocevia.storage.tables import (
-    AnalyticsChannelDay,
+    AnalyticsActiveDay,
+    AnalyticsChannelHour,
     AnalyticsContactDay,
     AnalyticsPendingWait,
     AnalyticsRollupState,
-    AnalyticsStatusDay,
+    AnalyticsStatusHour,
     Conversation,
     Message,
     Task,
@@ -56,9 +65,12 @@ TASK_KIND = "analytics.rollup"
 GRACE = timedelta(minutes=10)
 EVERY = timedelta(hours=1)
 DAYS_PER_TRANSACTION = 7
-DAYS_PER_RUN = 31
-COUNTED_STATUSES = ("delivered", "read", "failed")  # must match the trigger of migration 0014
+# One transaction per task run: a day of a 10M-messages-a-year workspace takes ~3-8 s to roll on a
+# loaded 2-core box, so 7 days stay well inside the task lease (120 s); a backlog continues at once.
+DAYS_PER_RUN = 7
 SERIALIZATION_RETRIES = 3
+ROLLUP_TABLES = (AnalyticsChannelHour, AnalyticsStatusHour, AnalyticsContactDay, AnalyticsActiveDay,
+                 AnalyticsPendingWait)
 
 
 def day_start(d: date) -> datetime:
@@ -76,105 +88,88 @@ def rolled_until(s: Session, workspace_id: int) -> date | None:
                     .where(AnalyticsRollupState.workspace_id == workspace_id))
 
 
-def seconds_between(s: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
-    """later - earlier in seconds; the one engine difference of the analytics SQL."""
-    if s.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def utc_day(s: Session, col: Any) -> ColumnElement[Any]:
-    """The UTC date of a timestamp column, whatever the session's time zone."""
-    if s.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", col))
-    return func.date(col)
-
-
 def repeatable_read(s: Session) -> None:
     """One snapshot for the whole transaction on PostgreSQL (must be its first statement)."""
-    if s.get_bind().dialect.name == "postgresql":
+    if sql.is_postgres(s):
         s.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-
-
-def waits_by_conversation_day(s: Session, where: Any) -> Any:
-    """Per (conversation, channel, UTC day) of the messages matching ``where``: messages in and out, the
-    first customer message (a customer wait), bot and agent messages, and the first agent reply at or
-    after that wait (at any later time). The dashboard's live part and the rollup share this query."""
-    day = utc_day(s, Message.created_at)
-    per_conv = (select(Message.conversation_id.label("conversation_id"), Message.channel_id.label("channel_id"),
-                       day.label("day"),
-                       func.sum(case((Message.direction == "in", 1), else_=0)).label("n_in"),
-                       func.sum(case((Message.direction == "out", 1), else_=0)).label("n_out"),
-                       func.min(case((Message.direction == "in", Message.created_at))).label("first_in"),
-                       func.sum(case((Message.author_type == "bot", 1), else_=0)).label("bot"),
-                       func.sum(case((Message.author_type == "agent", 1), else_=0)).label("agent"))
-                .where(where).group_by(Message.conversation_id, Message.channel_id, day).subquery())
-    reply = aliased(Message)
-    first_out = (select(func.min(reply.created_at))
-                 .where(reply.conversation_id == per_conv.c.conversation_id, reply.direction == "out",
-                        reply.author_type == "agent", reply.created_at >= per_conv.c.first_in)
-                 .scalar_subquery())
-    # OFFSET 0 keeps PostgreSQL from inlining this, which would run the reply lookup twice per row.
-    return (select(per_conv, case((per_conv.c.first_in.is_not(None), first_out)).label("first_out"))
-            .offset(0).subquery())
 
 
 def _roll_day(s: Session, workspace_id: int, d: date) -> None:
     lo, hi = day_start(d), day_start(d + timedelta(days=1))
-    in_day = and_(Message.workspace_id == workspace_id, Message.created_at >= lo, Message.created_at < hi)
-    for table in (AnalyticsChannelDay, AnalyticsContactDay, AnalyticsStatusDay, AnalyticsPendingWait):
+    for table in ROLLUP_TABLES:
         s.execute(delete(table).where(table.workspace_id == workspace_id, table.day == d))
-    w = waits_by_conversation_day(s, in_day)
-    with_bot = w.c.bot > 0
-    s.execute(insert(AnalyticsChannelDay).from_select(
-        ["workspace_id", "channel_id", "day", "inbound", "outbound", "waiting", "answered", "response_seconds",
-         "bot_conversations", "bot_contained"],
-        select(literal(workspace_id), w.c.channel_id, literal(d), func.sum(w.c.n_in), func.sum(w.c.n_out),
-               func.count(w.c.first_in), func.count(w.c.first_out),
-               func.coalesce(func.sum(seconds_between(s, w.c.first_out, w.c.first_in)), 0.0),
-               func.sum(case((with_bot, 1), else_=0)),
-               func.sum(case((and_(with_bot, w.c.agent == 0), 1), else_=0)))
-        .group_by(w.c.channel_id)))
+    totals = sql.hourly_totals(s, workspace_id, lo, hi).subquery()
+    s.execute(insert(AnalyticsChannelHour).from_select(
+        ["workspace_id", "channel_id", "day", "hour", *sql.TOTALS],
+        select(literal(workspace_id), totals.c.channel_id, literal(d), totals.c.hour,
+               *(totals.c[name] for name in sql.TOTALS))))
     # The same snapshot decides answered (above) and pending (here): see the module docstring.
+    w = sql.conversation_days(s, workspace_id, lo, hi)
     s.execute(insert(AnalyticsPendingWait).from_select(
         ["workspace_id", "channel_id", "conversation_id", "day", "first_in"],
-        select(literal(workspace_id), w.c.channel_id, w.c.conversation_id, literal(d), w.c.first_in)
-        .where(w.c.first_in.is_not(None), w.c.first_out.is_(None))))
-    s.execute(insert(AnalyticsContactDay).from_select(
-        ["workspace_id", "channel_id", "contact_id", "day"],
-        select(literal(workspace_id), Message.channel_id, Conversation.contact_id, literal(d))
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(in_day, Message.direction == "in").group_by(Message.channel_id, Conversation.contact_id)))
-    reason = case((Message.status == "failed", func.coalesce(Message.failure_reason, "")))
-    s.execute(insert(AnalyticsStatusDay).from_select(
-        ["workspace_id", "channel_id", "day", "status", "reason", "n"],
-        select(literal(workspace_id), Message.channel_id, literal(d), Message.status, reason, func.count())
-        .where(in_day, Message.direction == "out", Message.status.in_(COUNTED_STATUSES))
-        .group_by(Message.channel_id, Message.status, reason)))
+        select(literal(workspace_id), w.c.channel_id, w.c.conversation_id, literal(d), w.c.wait_at)
+        .where(w.c.wait_at.is_not(None), w.c.first_out.is_(None))))
+    statuses = sql.hourly_statuses(s, workspace_id, lo, hi).subquery()
+    s.execute(insert(AnalyticsStatusHour).from_select(
+        ["workspace_id", "channel_id", "day", "hour", "status", "reason", "n"],
+        select(literal(workspace_id), statuses.c.channel_id, literal(d), statuses.c.hour, statuses.c.status,
+               statuses.c.reason, statuses.c.n)))
+    _roll_contacts(s, workspace_id, d, lo, hi)
+
+
+def _roll_contacts(s: Session, workspace_id: int, d: date, lo: datetime, hi: datetime) -> None:
+    """Who wrote on each channel that day (first/last message, previous day), the previous days' next
+    day, and the day's counts per previous day. Needs every earlier day rolled (days go in order)."""
+    cd, earlier = AnalyticsContactDay, aliased(AnalyticsContactDay)
+    wrote = (select(Message.channel_id.label("channel_id"), Conversation.contact_id.label("contact_id"),
+                    func.min(Message.created_at).label("first_at"), func.max(Message.created_at).label("last_at"))
+             .join(Conversation, Conversation.id == Message.conversation_id)
+             .where(sql.in_interval(workspace_id, lo, hi, None), Message.direction == "in")
+             .group_by(Message.channel_id, Conversation.contact_id).subquery())
+    prev_day = (select(func.max(earlier.day))
+                .where(earlier.channel_id == wrote.c.channel_id, earlier.contact_id == wrote.c.contact_id,
+                       earlier.day < d).scalar_subquery())
+    s.execute(insert(cd).from_select(
+        ["workspace_id", "channel_id", "contact_id", "day", "first_at", "last_at", "prev_day"],
+        select(literal(workspace_id), wrote.c.channel_id, wrote.c.contact_id, literal(d), wrote.c.first_at,
+               wrote.c.last_at, prev_day)))
+    today = aliased(AnalyticsContactDay)
+    s.execute(update(cd).where(cd.id.in_(
+        select(earlier.id).join(today, and_(today.channel_id == earlier.channel_id,
+                                            today.contact_id == earlier.contact_id, today.day == d,
+                                            today.workspace_id == workspace_id))
+        .where(earlier.workspace_id == workspace_id, earlier.day == today.prev_day))).values(next_day=d))
+    s.execute(insert(AnalyticsActiveDay).from_select(
+        ["workspace_id", "channel_id", "day", "prev_day", "contacts"],
+        select(literal(workspace_id), cd.channel_id, literal(d), cd.prev_day, func.count())
+        .where(cd.workspace_id == workspace_id, cd.day == d).group_by(cd.channel_id, cd.prev_day)))
 
 
 def _resolve_waits(s: Session, workspace_id: int) -> None:
-    """Move pending waits that have an agent reply by now into their day's counts."""
+    """Move pending waits that have an agent reply by now into their hour's counts."""
     p, reply = AnalyticsPendingWait, aliased(Message)
     first_out = (select(func.min(reply.created_at))
                  .where(reply.conversation_id == p.conversation_id, reply.direction == "out",
                         reply.author_type == "agent", reply.created_at >= p.first_in)
                  .scalar_subquery()).label("first_out")
     pairs = select(p.id, p.channel_id, p.day, p.first_in, first_out).where(p.workspace_id == workspace_id).subquery()
-    answered = s.execute(select(pairs.c.id, pairs.c.channel_id, pairs.c.day,
-                                seconds_between(s, pairs.c.first_out, pairs.c.first_in).label("seconds"))
+    answered = s.execute(select(pairs.c.id, pairs.c.channel_id, pairs.c.day, pairs.c.first_in,
+                                sql.seconds_between(s, pairs.c.first_out, pairs.c.first_in).label("seconds"))
                          .where(pairs.c.first_out.is_not(None))).all()
     if not answered:
         return
-    totals: dict[tuple[int, date], list[float]] = {}
+    totals: dict[tuple[int, date, int], list[float]] = {}
     for row in answered:
-        t = totals.setdefault((row.channel_id, row.day), [0, 0.0])
+        first_in: datetime = row.first_in
+        hour = (first_in if first_in.tzinfo else first_in.replace(tzinfo=UTC)).astimezone(UTC).hour
+        t = totals.setdefault((row.channel_id, row.day, hour), [0, 0.0])
         t[0] += 1
         t[1] += float(row.seconds)
-    cd = AnalyticsChannelDay
-    for (channel_id, d), (n, seconds) in totals.items():
-        s.execute(update(cd).where(cd.workspace_id == workspace_id, cd.channel_id == channel_id, cd.day == d)
-                  .values(answered=cd.answered + int(n), response_seconds=cd.response_seconds + seconds))
+    ch = AnalyticsChannelHour
+    for (channel_id, d, hour), (n, seconds) in totals.items():
+        s.execute(update(ch).where(ch.workspace_id == workspace_id, ch.channel_id == channel_id, ch.day == d,
+                                   ch.hour == hour)
+                  .values(answered=ch.answered + int(n), response_seconds=ch.response_seconds + seconds))
     ids = [row.id for row in answered]
     for i in range(0, len(ids), 1000):
         s.execute(delete(p).where(p.id.in_(ids[i:i + 1000])))
@@ -245,8 +240,7 @@ def _roll_slice(rt: Runtime, workspace_id: int, now: datetime, target: date, bui
 def reset(rt: Runtime, workspace_id: int) -> None:
     """Forget the workspace's rollups: the dashboard reads live until the task has rebuilt them."""
     with rt.db.transaction() as s:
-        for table in (AnalyticsChannelDay, AnalyticsContactDay, AnalyticsStatusDay, AnalyticsPendingWait,
-                      AnalyticsRollupState):
+        for table in (*ROLLUP_TABLES, AnalyticsRollupState):
             s.execute(delete(table).where(table.workspace_id == workspace_id))
 
 

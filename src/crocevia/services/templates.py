@@ -82,29 +82,56 @@ def _clean_variants(raw: Any) -> dict[str, Any]:
     return out
 
 
-def _values(contact: Contact | None) -> dict[str, str]:
-    if contact is None:
-        return {}
-    name = (contact.name or "").strip()
-    vals = {"name": name, "first_name": name.split(" ")[0] if name else "", "country": contact.country or "",
-            "language": contact.language or ""}
-    for k, v in (contact.attributes or {}).items():
-        if isinstance(v, str | int | float | bool):
-            vals[f"attributes.{k}"] = str(v)
-    return vals
+def _value(contact: Any, name: str) -> str:
+    """One whitelisted variable of a contact ("" when it has none). Nothing else of the contact is reachable."""
+    if name == "first_name":
+        full = (contact.name or "").strip()
+        return full.split(" ")[0] if full else ""
+    if name == "name":
+        return (contact.name or "").strip()
+    if name == "country":
+        return contact.country or ""
+    if name == "language":
+        return contact.language or ""
+    if name.startswith("attributes."):
+        v = (contact.attributes or {}).get(name[len("attributes."):])
+        return str(v) if isinstance(v, str | int | float | bool) else ""
+    return ""
+
+
+class TextPlan:
+    """A variant's text split once into literal parts and variable slots, so rendering it for many
+    contacts is a join (campaigns render one plan per template, variant and language, then fill it per
+    recipient). The same whitelist as ever: a slot can only name a field ``_value`` knows."""
+
+    __slots__ = ("literals", "slots", "uses_attributes")
+
+    def __init__(self, text: str) -> None:
+        self.literals: list[str] = []
+        self.slots: list[tuple[str, str]] = []  # (variable, default)
+        last = 0
+        for m in VAR.finditer(text):
+            self.literals.append(text[last:m.start()])
+            self.slots.append((m.group(1), m.group(2) or ""))
+            last = m.end()
+        self.literals.append(text[last:])
+        self.uses_attributes = any(name.startswith("attributes.") for name, _ in self.slots)
+
+    def render(self, contact: Any) -> tuple[str, list[str]]:
+        """The text for ``contact`` (any object with the contact's fields, or None) and the values in order."""
+        if not self.slots:
+            return self.literals[0], []
+        params = [(_value(contact, name) if contact is not None else "") or default for name, default in self.slots]
+        out = [self.literals[0]]
+        for value, literal in zip(params, self.literals[1:], strict=True):
+            out.append(value)
+            out.append(literal)
+        return "".join(out), params
 
 
 def render_text(text: str, contact: Contact | None) -> tuple[str, list[str]]:
     """The text with variables filled in, and the values in order (a WhatsApp template's parameters)."""
-    vals = _values(contact)
-    params: list[str] = []
-
-    def one(m: re.Match[str]) -> str:
-        value = vals.get(m.group(1)) or (m.group(2) or "")
-        params.append(value)
-        return value
-
-    return VAR.sub(one, text), params
+    return TextPlan(text).render(contact)
 
 
 def pick_variant(tpl: MessageTemplate, language: str | None, workspace_language: str) -> tuple[str, dict[str, Any]]:

@@ -15,12 +15,13 @@ fall back to ``Connection.execute``: slower, never different.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Connection, DateTime, Executable, bindparam
+from sqlalchemy import BindParameter, Connection, DateTime, Executable, Select, Table, bindparam, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -39,6 +40,17 @@ class _Prepared:
     # column defaults computed in Python for each row (``default=list``...), by parameter position
     defaults: tuple[tuple[int, Callable[[Any], Any]], ...]
     results: tuple[Processor, ...]
+    # The rows come back as one JSON array in one row (see FastStatement's ``one_row``).
+    aggregated: bool = False
+    # Derived from ``binds`` (see _dbapi_params): where each value comes from, and the conversions.
+    sources: tuple[tuple[str | None, Any], ...] = ()
+    converters: tuple[tuple[int, Callable[[Any], Any], Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sources", tuple((key, fixed) for _n, key, fixed, _p in self.binds))
+        object.__setattr__(self, "converters", tuple(
+            (index, proc, _converted_none(proc)) for index, (_n, _k, _f, proc) in enumerate(self.binds)
+            if proc is not None))
 
 
 class FastStatement:
@@ -46,18 +58,29 @@ class FastStatement:
 
     ``keys``: the parameter names every call passes (for an INSERT, the columns it sets);
     every call must pass all of them.
+
+    ``one_row``: on SQLite, a SELECT of many rows is run as one that returns them all in one
+    row, as a JSON array (``json_group_array``), then converted by the same result processors.
+    Why: Python's sqlite3 module releases the GIL around every row it steps to, and the group-
+    commit writer then waits for the event loop to hand the GIL back, row after row. Only for
+    statements whose columns are integers, text (dates are text on SQLite) or booleans, whose
+    JSON form converts back exactly; row order is not kept.
     """
 
-    def __init__(self, statement: ClauseElement, keys: Sequence[str] | None = None) -> None:
+    def __init__(self, statement: ClauseElement, keys: Sequence[str] | None = None, *, one_row: bool = False) -> None:
         self.statement = statement
         self.keys = tuple(keys) if keys is not None else None
+        self.one_row = one_row
         self._prepared: dict[str, _Prepared | None] = {}
 
     def _prepared_for(self, conn: Connection) -> _Prepared | None:
         dialect = conn.dialect
         prepared = self._prepared.get(dialect.name, _MISSING)
         if prepared is _MISSING:
-            prepared = self._prepared[dialect.name] = _prepare(self.statement, self.keys, dialect)
+            prepared = _prepare(self.statement, self.keys, dialect)
+            if self.one_row and dialect.name == "sqlite" and prepared is not None:
+                prepared = _aggregated(self.statement, prepared, self.keys, dialect)
+            self._prepared[dialect.name] = prepared
         return cast(_Prepared | None, prepared)
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -71,7 +94,7 @@ class FastStatement:
             cursor.execute(prepared.sql, dbapi_params)
             if not prepared.results:
                 return []
-            fetched = cursor.fetchall()
+            fetched = json.loads(_first(cursor.fetchone())) if prepared.aggregated else cursor.fetchall()
         finally:
             cursor.close()
         procs = prepared.results
@@ -101,6 +124,33 @@ class FastStatement:
 
 _MISSING: Any = object()
 _CONNECTION = "crocevia.fast.connection"  # session.info key
+
+
+def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
+    """``n`` new ids for rows of ``table`` that this transaction will insert, in order.
+
+    Why: rows whose ids are known up front go in together (a multi-row INSERT, an executemany)
+    instead of one ``INSERT ... RETURNING`` each. On PostgreSQL the ids come from the table's own sequence, as
+    a plain insert's would. On SQLite the caller must hold the write lock (every write
+    transaction here begins ``IMMEDIATE``) and insert before anything else adds to ``table``:
+    they are the next ``max(id) + 1`` values, which is what SQLite itself would assign.
+    """
+    if n <= 0:
+        return []
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            # The sequence is looked up each time: which one a table name means depends on the
+            # connection's search path (a schema per tenant or per test), not on the process.
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                           (table.name, n))
+            return sorted(int(row[0]) for row in cursor.fetchall())
+        # Table names come from our own metadata, never from input.
+        cursor.execute(f'SELECT coalesce(max(id), 0) FROM "{table.name}"')
+        top = int(_first(cursor.fetchone()))
+        return list(range(top + 1, top + 1 + n))
+    finally:
+        cursor.close()
 
 
 def connection_of(s: Session) -> Connection:
@@ -147,9 +197,11 @@ class FastInStatement:
 
     SIZES = (1, 2, 4, 8, 16, 32, 64)
 
-    def __init__(self, build: Callable[[list[BindParameter[Any]]], ClauseElement], name: str = "in_value") -> None:
+    def __init__(self, build: Callable[[list[BindParameter[Any]]], ClauseElement], name: str = "in_value",
+                 *, one_row: bool = False) -> None:
         self._build = build
         self._name = name
+        self._one_row = one_row
         self._by_size: dict[int, FastStatement] = {}
 
     def rows(self, conn: Connection, params: Mapping[str, Any], values: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -162,18 +214,35 @@ class FastInStatement:
             statement = self._by_size.get(size)
             if statement is None:
                 names = [f"{self._name}_{i}" for i in range(size)]
-                statement = self._by_size[size] = FastStatement(self._build([bindparam(n) for n in names]))
+                statement = self._by_size[size] = FastStatement(self._build([bindparam(n) for n in names]),
+                                                                one_row=self._one_row)
             padded = chunk + [chunk[-1]] * (size - len(chunk))
             found.extend(statement.rows(conn, {**params, **{f"{self._name}_{i}": v for i, v in enumerate(padded)}}))
         return found
 
 
+def _first(row: Any) -> Any:
+    """The first value of a row that a statement always returns (an aggregate, a sequence)."""
+    if row is None:
+        raise RuntimeError("the statement returned no row")
+    return row[0]
+
+
+def _converted_none(processor: Callable[[Any], Any]) -> Any:
+    """What ``processor`` makes of None, worked out once (_MISSING if it would not take it)."""
+    try:
+        return processor(None)
+    except Exception:
+        return _MISSING
+
+
 def _dbapi_params(prepared: _Prepared, params: Mapping[str, Any]) -> Any:
-    values = [
-        (fixed if key is None else params[key]) if proc is None
-        else proc(fixed if key is None else params[key])
-        for _name, key, fixed, proc in prepared.binds
-    ]
+    values = [fixed if key is None else params[key] for key, fixed in prepared.sources]
+    # Only the values whose type converts them; None (most optional columns of a new row) gets
+    # the conversion's answer worked out once, without a call.
+    for index, convert, none in prepared.converters:
+        value = values[index]
+        values[index] = none if value is None and none is not _MISSING else convert(value)
     for index, default in prepared.defaults:
         proc = prepared.binds[index][3]
         values[index] = default(None) if proc is None else proc(default(None))
@@ -199,6 +268,16 @@ def _same_as_last(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return result
 
     return process
+
+
+def _aggregated(statement: ClauseElement, rows: _Prepared, keys: tuple[str, ...] | None,
+                dialect: Dialect) -> _Prepared | None:
+    """``statement`` (prepared as ``rows``) as a SELECT of one row holding all its rows as JSON."""
+    sub = cast(Select[Any], statement).subquery()
+    one = _prepare(select(func.json_group_array(func.json_array(*sub.c))), keys, dialect)
+    if one is None:
+        return rows
+    return replace(one, results=rows.results, aggregated=True)
 
 
 def _constant(value: Any) -> Callable[[Any], Any]:

@@ -904,37 +904,41 @@ class ConversationResolution(Base):
 Index("ix_messages_ws_created", Message.workspace_id, Message.created_at)
 
 
-class AnalyticsChannelDay(Base):
-    """Daily rollup of message volume per channel (complete UTC days only; see services/rollups.py)."""
+class AnalyticsChannelHour(Base):
+    """Hourly rollup per channel (complete UTC days only; see services/rollups.py): messages in/out by the
+    hour they were created, customer waits by the hour of their conversation-day's first customer
+    message, bot conversation-days by the hour of their first bot message. Hours add up to any range."""
 
-    __tablename__ = "analytics_channel_days"
-    __table_args__ = (UniqueConstraint("workspace_id", "day", "channel_id"),)
+    __tablename__ = "analytics_channel_hours"
+    __table_args__ = (UniqueConstraint("workspace_id", "day", "channel_id", "hour"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     day: Mapped[date]
+    hour: Mapped[int] = mapped_column(Integer)  # 0-23, UTC
     inbound: Mapped[int] = mapped_column(BigInteger)
     outbound: Mapped[int] = mapped_column(BigInteger)
     # Customer waits: (conversation, day) pairs with a customer message; answered = an agent replied
     # (by the time the day was rolled up; later replies: AnalyticsPendingWait); seconds summed.
-    waiting: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    answered: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    response_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    waiting: Mapped[int] = mapped_column(BigInteger)
+    answered: Mapped[int] = mapped_column(BigInteger)
+    response_seconds: Mapped[float] = mapped_column(Float)
     # (conversation, day) pairs with a bot message; contained = no agent message that day.
-    bot_conversations: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    bot_contained: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    bot_conversations: Mapped[int] = mapped_column(BigInteger)
+    bot_contained: Mapped[int] = mapped_column(BigInteger)
 
 
-class AnalyticsStatusDay(Base):
-    """Outbound messages per (channel, day, status, failure reason) as summed counts: the rollup's rows
-    plus -1/+1 rows a database trigger adds on every later status change (migration 0014)."""
+class AnalyticsStatusHour(Base):
+    """Outbound messages per (channel, UTC hour created, status, failure reason) as summed counts: the
+    rollup's rows plus -1/+1 rows a database trigger adds on every later status change (migration 0018)."""
 
-    __tablename__ = "analytics_status_days"
-    __table_args__ = (Index("ix_analytics_status_days_ws_day", "workspace_id", "day", "channel_id"),)
+    __tablename__ = "analytics_status_hours"
+    __table_args__ = (Index("ix_analytics_status_hours_ws_day", "workspace_id", "day", "channel_id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     day: Mapped[date]
+    hour: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     n: Mapped[int] = mapped_column(BigInteger)
@@ -965,6 +969,28 @@ class AnalyticsContactDay(Base):
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
     day: Mapped[date]
+    # The contact's first and last message on the channel that day: who wrote in a partial edge day.
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    # The contact's previous and next day with a message on the channel (None: none before / none yet).
+    prev_day: Mapped[date | None] = mapped_column(default=None)
+    next_day: Mapped[date | None] = mapped_column(default=None)
+
+
+class AnalyticsActiveDay(Base):
+    """Contacts who wrote on a channel that UTC day, counted per the day they had written before
+    (``prev_day``; None: never). Distinct contacts over whole days [a, b) = the sum over those days of the
+    rows with ``prev_day`` before a or None (each contact counts on its first day in the range), without
+    reading one row per contact."""
+
+    __tablename__ = "analytics_active_days"
+    __table_args__ = (Index("ix_analytics_active_days_ws_day", "workspace_id", "day", "channel_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    prev_day: Mapped[date | None] = mapped_column(default=None)
+    contacts: Mapped[int] = mapped_column(BigInteger)
 
 
 class AnalyticsRollupState(Base):

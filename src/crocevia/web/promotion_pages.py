@@ -16,7 +16,6 @@ from crocevia.web.pages import page
 from crocevia.web.session import to_login, viewer
 
 router = APIRouter(include_in_schema=False)
-FORM_FIELDS = ("countries", "languages", "age_min", "age_max", "tags_any", "active_within_days")
 # While a campaign is in one of these states its progress bar follows the fan-out (js/promotion.js).
 LIVE_STATUSES = ("scheduled", "running")
 FUNNEL = ("queued", "sent", "delivered", "read", "replied", "clicked", "converted", "opted_out")
@@ -55,12 +54,14 @@ def promotion_page(request: Request, countries: str = "", languages: str = "", a
         except CroceviaError as exc:
             error = f"{exc.field}: {exc.detail}" if exc.field else exc.detail
     camps = campaigns.list_campaigns(rt, actor)[:20]
-    progress = {c.id: campaigns.progress(rt, actor, c.id) for c in camps}
+    # Counts for the list in one grouped query; the funnel (replies, conversions) only for the latest.
+    progress = campaigns.summaries(rt, actor, [c.id for c in camps])
     bars = [Bar(c.name, progress[c.id]["percent"],
                 text=f"{progress[c.id]['recipients']['sent']}/{progress[c.id]['recipients']['total']}",
                 series=0 if c.status == "done" else 1) for c in camps]
     latest = camps[0] if camps else None
-    funnel = [Bar(step, progress[latest.id]["funnel"].get(step, 0), series=2) for step in FUNNEL] if latest else []
+    latest_funnel = campaigns.progress(rt, actor, latest.id)["funnel"] if latest else {}
+    funnel = [Bar(step, latest_funnel.get(step, 0), series=2) for step in FUNNEL] if latest else []
     results = {kind: surveys.results(rt, actor, kind, days=365) for kind in ("csat", "nps")}
     dist = {kind: [Bar(str(d["score"]), d["count"], series=3 if kind == "nps" else 0) for d in r["distribution"]]
             for kind, r in results.items()}

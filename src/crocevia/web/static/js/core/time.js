@@ -10,8 +10,16 @@ const dayFmt = new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'short' })
 const fullFmt = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
 const weekdayFmt = new Intl.DateTimeFormat(lang, { weekday: 'long', day: 'numeric', month: 'long' });
 
+// Made once per unit: building an Intl formatter costs far more than formatting, and the inbox
+// formats a waiting time for every row it draws.
+const unitFmts = new Map();
 function unit(value, name) {
-  return new Intl.NumberFormat(lang, { style: 'unit', unit: name, unitDisplay: 'short' }).format(value);
+  let fmt = unitFmts.get(name);
+  if (!fmt) {
+    fmt = new Intl.NumberFormat(lang, { style: 'unit', unit: name, unitDisplay: 'short' });
+    unitFmts.set(name, fmt);
+  }
+  return fmt.format(value);
 }
 
 export function parse(iso) {

@@ -8,8 +8,12 @@ import { labelChip, labelNames, relabel } from '../core/labels.js';
 import { duration, short } from '../core/time.js';
 
 const PAGE = 25;
+// Rows on the page before "load more": live conversations arriving on top push the oldest ones
+// past it (still listed, one click away). Chromium's work per frame grows with the rows in the page:
+// at 200 msgs/s, 400 rows kept the page's thread busy enough to delay the next event by 25 ms
+// (p50) where 50 rows delayed it by 1 ms (bench/inbox_latency.py).
+const SHOWN = 50;
 const LONG_WAIT_MS = 60 * 60 * 1000;
-const RENDER_MS = 16;
 
 // Parsed once per conversation object: the list compares activity times on every live event.
 const parsedTimes = new WeakMap();
@@ -41,12 +45,14 @@ export class ConversationList {
     this.ontitle = ontitle || (() => {});
     this.filters = { assignee: 'all', status: 'open', channel_id: '', team_id: '', label: '', q: '' };
     this.items = []; // conversations in display order
+    this.limit = SHOWN; // how many of them are on the page
     this.contacts = new Map(); // contact id -> {name, phone}
     this.lastDirection = new Map(); // conversation id -> 'in' | 'out', learnt from live events
     this.cursor = null;
     this.selected = null;
     this.generation = 0;
     this.knownLabels = new Set();
+    this.labelsStale = true; // the label suggestions must be looked at again
     this.more.addEventListener('click', () => this.loadMore());
     this.el.addEventListener('click', (ev) => {
       const link = ev.target.closest('a.conv-row');
@@ -75,6 +81,7 @@ export class ConversationList {
         const page = await api(`/conversations${query({ ...this.apiFilters(), limit: PAGE })}`);
         if (generation !== this.generation) return; // a newer filter change won the race
         this.items = [];
+        this.limit = SHOWN;
         this.absorb(page);
       } finally {
         if (generation === this.generation) this.el.setAttribute('aria-busy', 'false');
@@ -87,6 +94,11 @@ export class ConversationList {
     this.more.disabled = true;
     try {
       await this.loading?.catch(() => {});
+      if (this.items.length > this.limit) { // rows already listed come first
+        this.limit = Math.min(this.items.length, this.limit + PAGE);
+        this.render();
+        return;
+      }
       if (!this.cursor) return;
       const generation = this.generation;
       this.el.setAttribute('aria-busy', 'true');
@@ -113,6 +125,7 @@ export class ConversationList {
       if (!this.items.some((c) => c.id === item.id)) this.items.push(item);
     }
     this.cursor = page.next_cursor;
+    this.limit = Math.max(this.limit, this.items.length); // what the server sent is all shown
     this.render();
   }
 
@@ -138,41 +151,82 @@ export class ConversationList {
     return this.items.find((c) => c.id === id) || null;
   }
 
-  // A conversation changed (live event or our own action): move it, update it, or drop it.
-  // Updates of one conversation run one after another, in arrival order: a slow contact lookup
-  // for an early event must not let it overwrite a later one. Different conversations do not
-  // wait for each other: at hundreds of messages a second, one queue for all of them made every
-  // new customer's lookup delay every other row (bench/inbox_latency.py).
+  // A conversation changed (live event or our own action): move it, update it, or drop it, and
+  // draw that one row now. No timer and no request stand between an event and the screen: the
+  // event carries the conversation as the server sends it to this agent (the live feed only
+  // carries the inboxes the agent may see), and the browser folds the DOM changes of a burst into
+  // its next frame anyway (bench/inbox_latency.py: a 16 ms timer, a full pass over the list and an
+  // HTTP lookup per new contact were what separated "the page got it" from "shown"; drawing once per
+  // animation frame instead was measured, and was slower).
+  // Updates of one conversation stay in arrival order: only while one waits for a lookup (see
+  // `needsLookup`) do its later updates queue behind it.
   upsert(conv, options = {}) {
     const chains = this.chains || (this.chains = new Map());
-    const next = (chains.get(conv.id) || Promise.resolve()).then(() => this.apply(conv, options)).catch(() => {});
+    const pending = chains.get(conv.id);
+    if (!pending && !this.needsLookup(conv)) {
+      this.apply(conv, options);
+      return Promise.resolve();
+    }
+    const next = (pending || Promise.resolve()).then(async () => {
+      if (this.needsLookup(conv)) {
+        try {
+          await this.lookupContact(conv);
+        } catch {
+          return; // not visible to us after all
+        }
+      }
+      this.apply(conv, options);
+    }).catch(() => {});
     chains.set(conv.id, next);
     next.then(() => { if (chains.get(conv.id) === next) chains.delete(conv.id); });
     return next;
   }
 
-  // One request per unknown contact, however many of its messages arrive meanwhile.
+  // Only a search needs the contact before the row can be judged (its name and phone are searched);
+  // otherwise a row whose contact is not known yet is drawn at once and named when the lookup lands.
+  needsLookup(conv) {
+    if (!this.filters.q) return false;
+    const contact = this.contacts.get(conv.contact_id);
+    return !contact || contact.partial;
+  }
+
+  // A new customer: the live feed announces the contact (contact.created) just before their first
+  // conversation, so the row can be named without asking the server. The phone is not in the
+  // announcement (`partial`): a search, which matches phones, still looks the contact up.
+  learnContact(contact) {
+    if (!contact || !contact.name || this.contacts.has(contact.id)) return;
+    this.contacts.set(contact.id, { id: contact.id, name: contact.name, phone: null, partial: true });
+  }
+
+  // One request per unknown contact, however many of its messages arrive meanwhile. Every row of
+  // that contact is redrawn when it lands; a conversation the server no longer shows us is dropped.
   lookupContact(conv) {
     const lookups = this.lookups || (this.lookups = new Map());
     let pending = lookups.get(conv.contact_id);
     if (!pending) {
       pending = api(`/conversations/${conv.id}`).then((full) => {
         this.contacts.set(full.contact_id, { id: full.contact.id, name: full.contact.name, phone: full.contact.phone });
-      }).finally(() => lookups.delete(conv.contact_id));
+        for (const item of this.items) if (item.contact_id === full.contact_id) this.draw(item.id);
+      }, (err) => {
+        // 404: the server does not show us this conversation (any more). Any other failure keeps
+        // the row, named "unknown contact" until the list next reloads.
+        if (err.status === 404 && this.items.some((c) => c.id === conv.id)) {
+          this.items = this.items.filter((c) => c.id !== conv.id);
+          this.draw(conv.id);
+        }
+        throw err;
+      }).finally(() => {
+        lookups.delete(conv.contact_id);
+        if (!this.contacts.has(conv.contact_id)) for (const item of this.items) if (item.contact_id === conv.contact_id) this.draw(item.id);
+      });
       lookups.set(conv.contact_id, pending);
     }
     return pending;
   }
 
-  async apply(conv, { direction } = {}) {
+  apply(conv, { direction } = {}) {
     if (direction) this.lastDirection.set(conv.id, direction);
-    if (!this.contacts.has(conv.contact_id)) {
-      try {
-        await this.lookupContact(conv);
-      } catch {
-        return; // not visible to us after all
-      }
-    }
+    if (!this.contacts.has(conv.contact_id)) this.lookupContact(conv).catch(() => {});
     const index = this.items.findIndex((c) => c.id === conv.id);
     const existing = index >= 0 ? this.items[index] : null;
     if (existing && newer(existing, conv)) return; // a late event: we already show something newer
@@ -187,8 +241,52 @@ export class ConversationList {
         this.items.splice(at < 0 ? this.items.length : at, 0, row);
       }
     }
-    (this.dirty || (this.dirty = new Set())).add(conv.id);
-    this.scheduleRender();
+    this.draw(conv.id);
+  }
+
+  // Draw one conversation's change: its row rebuilt only if what it shows changed, put in its
+  // place (before the next row in the list) or taken away. Everything else on screen stays as is.
+  draw(id) {
+    if (!this.rows) {
+      this.render();
+      return;
+    }
+    const index = this.items.findIndex((c) => c.id === id);
+    const cached = this.rows.get(id);
+    const focused = Boolean(cached && document.activeElement && cached.el.contains(document.activeElement));
+    if (index < 0 || index >= this.limit) {
+      if (cached) {
+        cached.el.remove();
+        this.rows.delete(id);
+      }
+    } else {
+      const conv = this.items[index];
+      const labels = this.knownLabels.size;
+      for (const label of conv.labels || []) this.knownLabels.add(label);
+      const el = this.rowFor(conv);
+      // Before the next row if that one is on the page; else this is the last row shown.
+      const next = this.items[index + 1];
+      const before = next ? this.rows.get(next.id) : null;
+      const ref = before && before.el.parentNode === this.el ? before.el : null;
+      if (el.parentNode !== this.el || el.nextSibling !== ref) this.el.insertBefore(el, ref);
+      // Moving or rebuilding a row takes the keyboard focus away from it: a keyboard user's focus
+      // stays on the same conversation.
+      if (focused && !el.contains(document.activeElement)) el.querySelector('a.conv-row')?.focus();
+      if (this.knownLabels.size !== labels) this.labelsStale = true;
+    }
+    // The page shows the first `limit` conversations: a row pushed past it leaves, one pulled
+    // within it comes.
+    const want = Math.min(this.limit, this.items.length);
+    while (this.el.children.length > want) this.el.lastElementChild.remove();
+    for (let n = this.el.children.length; n < want; n++) {
+      const el = this.rowFor(this.items[n]);
+      if (el.parentNode === this.el) { // the page is not what `items` says: draw it all
+        this.render();
+        return;
+      }
+      this.el.append(el);
+    }
+    this.drawAround();
   }
 
   // An admin renamed (newName) or deleted (null) a label, or changed colours: the server already
@@ -209,6 +307,11 @@ export class ConversationList {
 
   select(id) {
     this.selected = id;
+    const index = this.items.findIndex((c) => c.id === id);
+    if (index >= this.limit) { // j / k went past the rows shown
+      this.limit = index + 1;
+      this.render();
+    }
     for (const link of this.el.querySelectorAll('a.conv-row')) {
       if (Number(link.dataset.id) === id) link.setAttribute('aria-current', 'true');
       else link.removeAttribute('aria-current');
@@ -241,7 +344,9 @@ export class ConversationList {
   rowElement(conv) {
     const contact = this.contacts.get(conv.contact_id) || {};
     const channel = this.channels.get(conv.channel_id);
-    const name = contact.name || contact.phone || t('Unknown contact');
+    // A contact being looked up (see `lookupContact`) is named a moment later, not "unknown".
+    const lookingUp = !this.contacts.has(conv.contact_id) && this.lookups?.has(conv.contact_id);
+    const name = contact.name || contact.phone || (lookingUp ? '…' : t('Unknown contact'));
     const unread = conv.unread_count > 0;
     const waiting = this.waitingMs(conv);
     const meta = h('div', { class: 'conv-meta' });
@@ -271,48 +376,40 @@ export class ConversationList {
     unread ? h('span', { class: 'unread-badge', 'aria-label': t('{count} unread', { count: conv.unread_count }) },
       String(conv.unread_count)) : h('span'),
     meta);
-    return h('li', {}, link);
+    return link;
   }
 
-  // Live events draw at most once per RENDER_MS: a burst of messages costs one pass over the list,
-  // not one each. (A timer, not requestAnimationFrame, so a background tab's title still counts.)
-  scheduleRender() {
-    if (this.renderTimer) return;
-    this.renderTimer = setTimeout(() => this.render({ all: false }), RENDER_MS);
-  }
-
-  // A row is rebuilt only when what it shows changed; unchanged rows are moved, not redrawn.
-  // After live events only their conversations are looked at (`dirty`); any other drawing
-  // (a page from the server, a contact renamed, the clock) looks at every row.
-  rowFor(conv, all) {
+  // A row is rebuilt only when what it shows changed; unchanged rows are moved, not redrawn. Its
+  // <li> stays the same element for the conversation's whole life on screen, only its content is
+  // replaced: taking list items out of the page cost more than building them (a profile of the
+  // live inbox at 200 msgs/s).
+  rowFor(conv) {
     const cached = this.rows.get(conv.id);
-    if (cached && !all && !this.dirty.has(conv.id)) return cached.el;
     const contact = this.contacts.get(conv.contact_id) || {};
     const waiting = this.waitingMs(conv);
     const key = JSON.stringify([conv, contact.name, contact.phone, conv.id === this.selected,
-      waiting === null ? null : duration(waiting), Boolean(this.filters.status), this.lastDirection.get(conv.id)]);
+      waiting === null ? null : duration(waiting), Boolean(this.filters.status), this.lastDirection.get(conv.id),
+      !this.contacts.has(conv.contact_id) && Boolean(this.lookups?.has(conv.contact_id))]);
     if (cached && cached.key === key) return cached.el;
-    const el = this.rowElement(conv);
+    const el = cached ? cached.el : h('li');
+    el.replaceChildren(this.rowElement(conv));
     this.rows.set(conv.id, { key, el });
     return el;
   }
 
-  render({ all = true } = {}) {
-    clearTimeout(this.renderTimer);
-    this.renderTimer = null;
+  // The whole list: after a page from the server, a contact renamed, a label renamed, the clock.
+  render() {
     this.rows = this.rows || new Map(); // conversation id -> {key, el}
-    this.dirty = this.dirty || new Set();
     // A keyboard user's focus stays on the same conversation.
     const focused = document.activeElement && document.activeElement.closest
       ? document.activeElement.closest('a.conv-row') : null;
     const focusedId = focused && this.el.contains(focused) ? focused.dataset.id : null;
     const shown = new Set();
-    const nodes = this.items.map((conv) => {
+    const nodes = this.items.slice(0, this.limit).map((conv) => {
       shown.add(conv.id);
       for (const label of conv.labels || []) this.knownLabels.add(label);
-      return this.rowFor(conv, all);
+      return this.rowFor(conv);
     });
-    this.dirty.clear();
     for (const id of [...this.rows.keys()]) if (!shown.has(id)) this.rows.delete(id);
     // Put the rows in order touching only those out of place: a new message moves one row to
     // the top instead of re-inserting the whole list.
@@ -323,15 +420,32 @@ export class ConversationList {
       if (node === at) at = at.nextSibling;
       else this.el.insertBefore(node, at);
     }
-    this.empty.hidden = this.items.length > 0;
-    this.more.hidden = !this.cursor;
-    const options = [...new Set([...this.knownLabels, ...labelNames()])].sort();
-    if (options.join('\n') !== this.shownOptions) {
-      this.shownOptions = options.join('\n');
-      clear(this.labelList).append(...options.map((label) => h('option', { value: label })));
-    }
-    this.ontitle(this.items.filter((c) => c.unread_count > 0).length);
+    this.labelsStale = true; // labels may have been renamed or added: look again
+    this.drawAround();
     if (focusedId) this.el.querySelector(`a.conv-row[data-id="${focusedId}"]`)?.focus();
+  }
+
+  // What the list's rows decide around it: the empty state, "load more", the label suggestions,
+  // the unread count in the title.
+  // Each is written only when it changes: even an unchanged document.title costs a trip to the
+  // browser, and live events come by the hundred a second.
+  drawAround() {
+    if (this.empty.hidden !== this.items.length > 0) this.empty.hidden = this.items.length > 0;
+    const more = Boolean(this.cursor) || this.items.length > this.limit;
+    if (this.more.hidden !== !more) this.more.hidden = !more;
+    if (this.labelsStale) {
+      this.labelsStale = false;
+      const options = [...new Set([...this.knownLabels, ...labelNames()])].sort();
+      if (options.join('\n') !== this.shownOptions) {
+        this.shownOptions = options.join('\n');
+        clear(this.labelList).append(...options.map((label) => h('option', { value: label })));
+      }
+    }
+    const unread = this.items.filter((c) => c.unread_count > 0).length;
+    if (unread !== this.shownUnread) {
+      this.shownUnread = unread;
+      this.ontitle(unread);
+    }
   }
 }
 

@@ -195,6 +195,9 @@ function onEvent(event) {
         toast(t('A conversation was assigned to you.'), { link: { href: `/ui/conversations/${data.id}`, text: t('Show') } });
       }
       break;
+    case 'contact.created':
+      list.learnContact(data);
+      break;
     case 'typing':
       thread.showTyping(data);
       break;
