@@ -115,4 +115,9 @@ def test_an_outgoing_webhook_is_added_with_its_secret_shown_once(browser: Any, h
     subs = hub.client(api_token(hub.rt, w.owner)).get("/api/v1/webhooks").json()
     assert [(s["url"], s["events"]) for s in subs] == [("https://crm.example.com/hooks/crocevia", ["message.created"])]
     expect()(page.locator("#webhook-table")).to_contain_text("crm.example.com")
+    # Deleting asks first; once confirmed, the subscription is gone from the table and the API.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#webhook-table").get_by_role("button", name="Delete").click()
+    expect()(page.locator("#webhook-table")).not_to_contain_text("crm.example.com")
+    assert hub.client(api_token(hub.rt, w.owner)).get("/api/v1/webhooks").json() == []
     page.context.close()

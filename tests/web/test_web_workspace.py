@@ -54,6 +54,15 @@ def test_a_canned_response_is_saved_by_an_admin_and_typed_with_a_slash(
     accepted = wait_for(lambda: emu.get("/_emulator/accepted", params={"provider": "sandbox"}).json(),
                         what="the emulator to receive the canned reply")
     assert accepted[0]["body"]["text"].startswith("Ciao Mario, siamo aperti dalle 9 alle 18.")
+    # Deleting asks first; a refused question keeps it, a confirmed one removes it.
+    page.goto(f"{hub.url}/ui/admin/canned")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete /orari").click()
+    expect()(page.get_by_test_id("canned-row")).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete /orari").click()
+    expect()(page.get_by_test_id("canned-row")).to_have_count(0)
+    assert hub.client(api_token(hub.rt, w.owner)).get("/api/v1/canned-responses").json() == []
     page.context.close()
 
 

@@ -3,7 +3,7 @@ import { api } from '../core/api.js';
 import { clear, formReady, h } from '../core/dom.js';
 import { t } from '../core/i18n.js';
 import { toast } from '../core/toast.js';
-import { formValues, showProblem } from './common.js';
+import { confirmDelete, formValues, showProblem } from './common.js';
 
 const table = document.querySelector('#canned-table tbody');
 const none = document.getElementById('no-canned');
@@ -22,14 +22,9 @@ function edit(item) {
   if (item) form.elements.namedItem('text').focus();
 }
 
-async function remove(item) {
-  if (!window.confirm(t('Delete the canned response /{shortcut}?', { shortcut: item.shortcut }))) return;
-  try {
-    await api(`/canned-responses/${item.id}`, { method: 'DELETE' });
-    await load();
-  } catch (err) {
-    toast(err.message, { error: true });
-  }
+function remove(item) {
+  return confirmDelete(t('Delete the canned response /{shortcut}?', { shortcut: item.shortcut }),
+    `/canned-responses/${item.id}`, load);
 }
 
 async function load() {

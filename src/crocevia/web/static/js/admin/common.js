@@ -1,6 +1,8 @@
 // Small helpers the admin pages share: show a problem next to its field, copy a secret.
+import { api } from '../core/api.js';
 import { clear, h } from '../core/dom.js';
 import { t } from '../core/i18n.js';
+import { toast } from '../core/toast.js';
 
 export function showProblem(form, box, err) {
   for (const old of form.querySelectorAll('[aria-invalid="true"]')) {
@@ -58,4 +60,16 @@ export function formValues(form) {
 
 export function roleName(role) {
   return { owner: t('Owner'), admin: t('Admin'), agent: t('Agent'), viewer: t('Viewer') }[role] || role;
+}
+
+// Delete after the person confirms: `question` asked, `path` deleted, then `after` (tidy the
+// form, say so, reload the table). A refusal from the server is shown as a toast.
+export async function confirmDelete(question, path, after) {
+  if (!window.confirm(question)) return;
+  try {
+    await api(path, { method: 'DELETE' });
+    await after();
+  } catch (err) {
+    toast(err.message, { error: true });
+  }
 }

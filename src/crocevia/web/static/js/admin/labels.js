@@ -5,7 +5,7 @@ import { clear, formReady, h } from '../core/dom.js';
 import { t } from '../core/i18n.js';
 import { labelDot } from '../core/labels.js';
 import { toast } from '../core/toast.js';
-import { formValues, showProblem } from './common.js';
+import { confirmDelete, formValues, showProblem } from './common.js';
 
 const table = document.querySelector('#label-table tbody');
 const none = document.getElementById('no-labels');
@@ -28,19 +28,15 @@ function edit(label) {
   if (label) form.elements.namedItem('name').focus();
 }
 
-async function remove(label) {
+function remove(label) {
   const question = label.conversations
     ? t('Delete the label {name}? It is removed from {count} conversations.', { name: label.name, count: label.conversations })
     : t('Delete the label {name}?', { name: label.name });
-  if (!window.confirm(question)) return;
-  try {
-    await api(`/labels/${label.id}`, { method: 'DELETE' });
+  return confirmDelete(question, `/labels/${label.id}`, async () => {
     if (form.elements.namedItem('id').value === String(label.id)) edit(null);
     toast(t('Label {name} deleted.', { name: label.name }));
     await load();
-  } catch (err) {
-    toast(err.message, { error: true });
-  }
+  });
 }
 
 async function load() {

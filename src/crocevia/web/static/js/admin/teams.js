@@ -5,7 +5,7 @@ import { api } from '../core/api.js';
 import { clear, formReady, h } from '../core/dom.js';
 import { t } from '../core/i18n.js';
 import { toast } from '../core/toast.js';
-import { showProblem } from './common.js';
+import { confirmDelete, showProblem } from './common.js';
 
 const table = document.querySelector('#team-table tbody');
 const none = document.getElementById('no-teams');
@@ -29,16 +29,14 @@ function edit(team) {
   if (team) form.elements.namedItem('name').focus();
 }
 
-async function remove(team) {
-  if (!window.confirm(t('Delete the team {name}? Its conversations stay where they are, without a team.', { name: team.name }))) return;
-  try {
-    await api(`/teams/${team.id}`, { method: 'DELETE' });
-    if (form.elements.namedItem('id').value === String(team.id)) edit(null);
-    toast(t('Team {name} deleted.', { name: team.name }));
-    await load();
-  } catch (err) {
-    toast(err.message, { error: true });
-  }
+function remove(team) {
+  return confirmDelete(
+    t('Delete the team {name}? Its conversations stay where they are, without a team.', { name: team.name }),
+    `/teams/${team.id}`, async () => {
+      if (form.elements.namedItem('id').value === String(team.id)) edit(null);
+      toast(t('Team {name} deleted.', { name: team.name }));
+      await load();
+    });
 }
 
 async function load() {

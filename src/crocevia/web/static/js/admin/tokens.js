@@ -5,20 +5,15 @@ import { clear, formReady, h } from '../core/dom.js';
 import { t } from '../core/i18n.js';
 import { full } from '../core/time.js';
 import { toast } from '../core/toast.js';
-import { secretBox, showProblem } from './common.js';
+import { confirmDelete, secretBox, showProblem } from './common.js';
 
 const table = document.querySelector('#token-table tbody');
 const none = document.getElementById('no-tokens');
 const form = document.getElementById('token-form');
 
-async function revoke(token) {
-  if (!window.confirm(t('Revoke “{name}”? Programs using it stop working at once.', { name: token.name }))) return;
-  try {
-    await api(`/tokens/${token.id}`, { method: 'DELETE' });
-    await load();
-  } catch (err) {
-    toast(err.message, { error: true });
-  }
+function revoke(token) {
+  return confirmDelete(t('Revoke “{name}”? Programs using it stop working at once.', { name: token.name }),
+    `/tokens/${token.id}`, load);
 }
 
 async function load() {

@@ -5,7 +5,7 @@ import { clear, formReady, h } from '../core/dom.js';
 import { t } from '../core/i18n.js';
 import { full } from '../core/time.js';
 import { toast } from '../core/toast.js';
-import { secretBox, showProblem } from './common.js';
+import { confirmDelete, secretBox, showProblem } from './common.js';
 
 const table = document.querySelector('#webhook-table tbody');
 const none = document.getElementById('no-webhooks');
@@ -26,15 +26,11 @@ async function showDeliveries(sub) {
       : h('p', { class: 'hint' }, t('Nothing sent yet.')));
 }
 
-async function remove(sub) {
-  if (!window.confirm(t('Stop sending events to {url}?', { url: sub.url }))) return;
-  try {
-    await api(`/webhooks/${sub.id}`, { method: 'DELETE' });
+function remove(sub) {
+  return confirmDelete(t('Stop sending events to {url}?', { url: sub.url }), `/webhooks/${sub.id}`, async () => {
     clear(deliveriesBox);
     await load();
-  } catch (err) {
-    toast(err.message, { error: true });
-  }
+  });
 }
 
 async function load() {
