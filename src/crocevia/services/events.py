@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from crocevia.clock import utcnow
 from crocevia.events.bus import Event
 from crocevia.storage.fast import FastStatement, connection_of
 from crocevia.storage.tables import WebhookDelivery, WebhookSubscription
@@ -24,8 +25,8 @@ def emit(
     at: str | None = None,
 ) -> Event:
     """``at``: when it happened, ISO 8601 (default now); a batch stamps all its events with one."""
-    event = (Event(type=event_type, workspace_id=workspace_id, data=data, channel_id=channel_id) if at is None
-             else Event(type=event_type, workspace_id=workspace_id, data=data, channel_id=channel_id, at=at))
+    event = Event(type=event_type, workspace_id=workspace_id, data=data, channel_id=channel_id,
+                  at=at or utcnow().isoformat())
     session.info.setdefault("events", []).append(event)
     _deliveries(session, event)
     return event

@@ -26,16 +26,29 @@ from sqlalchemy import Connection, Table, bindparam, insert, update
 from crocevia.storage.fast import FastStatement
 
 
-class RowInsert:
-    def __init__(self, table: Table, keys: Sequence[str], *, rows_per_statement: int = 1) -> None:
-        self.table, self.keys = table, tuple(keys)
-        self.rows_per_statement = max(1, rows_per_statement)
-        self._fast = FastStatement(insert(table), self.keys)
-        self._sql: dict[int, str] = {}
+class _Rows:
+    """What inserting and updating rows as tuples share: each column's encoder, built once per engine."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._encoders: dict[tuple[str, str], Callable[[Any], Any]] = {}
 
     def encoder(self, conn: Connection, key: str) -> Callable[[Any], Any]:
         """How a value of column ``key`` must be given in a row: encoded for the driver on SQLite."""
-        return _encoder(self.table, conn, key)
+        cache_key = (conn.dialect.name, key)
+        encode = self._encoders.get(cache_key)
+        if encode is None:  # asked for every batch: the type's processor is looked up once
+            encode = self._encoders[cache_key] = _encoder(self.table, conn, key)
+        return encode
+
+
+class RowInsert(_Rows):
+    def __init__(self, table: Table, keys: Sequence[str], *, rows_per_statement: int = 1) -> None:
+        super().__init__(table)
+        self.keys = tuple(keys)
+        self.rows_per_statement = max(1, rows_per_statement)
+        self._fast = FastStatement(insert(table), self.keys)
+        self._sql: dict[int, str] = {}
 
     def many(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
@@ -70,21 +83,19 @@ class RowInsert:
         return '"' + name.replace('"', '""') + '"'
 
 
-class RowUpdate:
+class RowUpdate(_Rows):
     """``UPDATE table SET .. WHERE key = ?`` for many rows, given as tuples (the set values in ``keys``
     order, then the key), encoded like ``RowInsert``'s. Other engines: ``FastStatement.many``."""
 
     def __init__(self, table: Table, keys: Sequence[str], where: str) -> None:
-        self.table, self.keys, self.where = table, tuple(keys), where
+        super().__init__(table)
+        self.keys, self.where = tuple(keys), where
         col = table.c
         self._fast = FastStatement(update(table).where(col[where] == bindparam("w_" + where)).values(
             {k: bindparam("s_" + k) for k in self.keys}), [*("s_" + k for k in self.keys), "w_" + where])
         q = RowInsert._quote
         sets = ", ".join(f"{q(col[k].name)} = ?" for k in self.keys)
         self._sql = f"UPDATE {q(table.name)} SET {sets} WHERE {q(col[where].name)} = ?"
-
-    def encoder(self, conn: Connection, key: str) -> Callable[[Any], Any]:
-        return _encoder(self.table, conn, key)
 
     def many(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
